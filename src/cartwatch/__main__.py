@@ -1,0 +1,5 @@
+"""``python -m cartwatch`` runs the CLI."""
+
+from cartwatch.cli import main
+
+main()

@@ -1,0 +1,152 @@
+"""CARTOX CRS grading (scale id ``cartox_crs``), MD Anderson 2018.
+
+Grade 1: temperature ≥38 °C or grade 1 organ toxicity. Grade 2: hypotension responding to fluids
+or a low-dose vasopressor, FiO2 <40%, grade 2 organ toxicity. Grade 3: high-dose or multiple
+vasopressors, FiO2 ≥40%, grade 3 organ toxicity or grade 4 transaminitis. Grade 4: life-threatening
+hypotension, ventilator support, grade 4 organ toxicity except transaminitis. High-dose vasopressors
+follow the Lee 2014 table.
+
+References: [NEELAPU2018] Neelapu SS, Tummala S, Kebriaei P, et al. Nat Rev Clin Oncol
+2018;15(1):47-62, Table 2 (CRS grading); [LEE2014] high-dose vasopressor table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from cartwatch.assessment import Assessment, DeathCause
+from cartwatch.grading.crs.common import (
+    LOAD_WORDS,
+    NIV_OPTION_CHOICES,
+    TRANSAMINITIS_TERMS,
+    VasopressorLoad,
+    crs_presence,
+    death_domain,
+    fio2_rule,
+    gated_most_severe,
+    life_threatening_input,
+    organ_toxicity,
+    oxygen_device,
+    oxygen_fio2,
+    vasopressor_load,
+    worst_organ,
+)
+from cartwatch.grading.engine import Domain, Finding, Options, TableScale
+from cartwatch.grading.registry import ScaleInfo, ScaleOption, register
+from cartwatch.grading.result import GradeResult
+from cartwatch.references import cite
+
+SCALE_ID = "cartox_crs"
+
+NIV_OPTION = ScaleOption(
+    name="niv_is_ventilator_support",
+    default="no",
+    choices=NIV_OPTION_CHOICES,
+    meaning="whether CPAP/BiPAP count as 'needs ventilator support' (grade 4); default invasive "
+    "ventilation only (interpretation)",
+)
+
+LOAD_GRADE = {  # [NEELAPU2018] Table 2 hypotension row (SBP <90 mmHg)
+    VasopressorLoad.NONE: 0,
+    VasopressorLoad.FLUIDS: 2,  # "responds to IV fluids"
+    VasopressorLoad.LOW_SINGLE: 2,  # "or low-dose vasopressor"
+    VasopressorLoad.HIGH_SINGLE: 3,  # "needs high-dose ... vasopressors"
+    VasopressorLoad.LOW_MULTIPLE: 3,  # "or multiple vasopressors"
+    VasopressorLoad.HIGH_MULTIPLE: 3,
+}
+
+
+def hypotension_rule(values: Mapping[str, Any], options: Options) -> Finding:
+    """[NEELAPU2018]: grade 4 when the hypotension is life-threatening (clinician's flag)."""
+    load: VasopressorLoad = values["load"]
+    if load is not VasopressorLoad.NONE and values["life_threatening"]:
+        return Finding(4, f"life-threatening hypotension ({LOAD_WORDS[load]}) → grade 4")
+    grade = LOAD_GRADE[load]
+    return Finding(grade, f"{LOAD_WORDS[load]} → grade {grade}" if grade else "")
+
+
+def organ_rule(values: Mapping[str, Any], options: Options) -> Finding:
+    """[NEELAPU2018] organ toxicity row: 1→1, 2→2, 3 or grade 4 transaminitis →3, other 4→4."""
+    term, worst = worst_organ(values["organ"])
+    if worst == 0:
+        return Finding(0, "")
+    if worst == 4 and term in TRANSAMINITIS_TERMS:
+        return Finding(3, f"grade 4 transaminitis ({term}) → grade 3")
+    return Finding(worst, f"grade {worst} organ toxicity ({term}) → grade {worst}")
+
+
+def _hypoxia(values: Mapping[str, Any], options: Options) -> Finding:
+    rule = fio2_rule(
+        niv_is_ventilation=options["niv_is_ventilator_support"] == "yes", ventilation_grade=4
+    )
+    finding: Finding = rule(values, options)
+    return finding
+
+
+DOMAINS = (
+    crs_presence,
+    Domain(
+        name="hypotension",
+        inputs=(
+            vasopressor_load,
+            life_threatening_input(
+                "crs_life_threatening not recorded: hypotension taken as not life-threatening"
+            ),
+        ),
+        rule=hypotension_rule,
+    ),
+    Domain(name="hypoxia", inputs=(oxygen_device, oxygen_fio2), rule=_hypoxia),
+    Domain(name="organ", inputs=(organ_toxicity,), rule=organ_rule),
+    death_domain(DeathCause.CRS, "CARTOX grade 5"),
+)
+
+
+def explain(grade: int, known: Mapping[str, Finding], options: Options) -> tuple[str, ...]:
+    gate = known.get("crs_present")
+    lines = [gate.says] if gate is not None and gate.says else []
+    if grade == 1:
+        lines.append("temperature ≥38 °C or grade 1 organ toxicity only → grade 1")
+    elif grade > 1:
+        lines.extend(f.says for n, f in known.items() if n != "crs_present" and f.level == grade)
+    return tuple(lines)
+
+
+SCALE = TableScale(
+    id=SCALE_ID,
+    reference=cite("NEELAPU2018", "LEE2014"),
+    domains=DOMAINS,
+    combine=gated_most_severe,
+    explain=explain,
+)
+
+
+def grade_crs(assessment: Assessment, *, niv_is_ventilator_support: str = "no") -> GradeResult:
+    """Grade CRS by CARTOX ([NEELAPU2018] Table 2)."""
+    return SCALE.evaluate(assessment, {"niv_is_ventilator_support": niv_is_ventilator_support})
+
+
+register(
+    ScaleInfo(
+        id=SCALE_ID,
+        title="CARTOX (MD Anderson 2018) CRS grade",
+        syndrome="crs",
+        kind="grade",
+        reference_keys=("NEELAPU2018", "LEE2014"),
+        evaluate=SCALE.evaluate,
+        options=(NIV_OPTION,),
+        inputs=(
+            "temperature_c",
+            "clinician_diagnosis_crs",
+            "crs_previously_established",
+            "hypotension",
+            "vasopressin",
+            "vasopressors",
+            "crs_life_threatening",
+            "oxygen.device",
+            "oxygen.fio2",
+            "organ_toxicity_ctcae",
+            "death_due_to",
+        ),
+    )
+)

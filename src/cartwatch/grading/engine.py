@@ -1,0 +1,390 @@
+"""Table-shaped scales, evaluated exactly over the completions of what was not recorded.
+
+A scale is a set of *domains* (fever, hypotension, hypoxia, ICE, seizure …). Each domain reads a
+few *inputs*; an input's reader says which values it can still take given the assessment — the
+recorded value, or, when it was not recorded, every admissible value (an enum's members; for a
+number, one value on each side of every threshold the scale uses and the threshold itself). The
+domain's rule maps one value per input to a :class:`Finding` (a level and the words that explain
+it). The scale's ``combine`` turns one level per domain into the grade (by default the maximum:
+"the most severe domain wins", clinical-spec C-3).
+
+Because inputs are enumerated per domain and domains are combined over their *level* sets, the
+floor, the ceiling and the fields that would decide the grade are exact (C-4), and cheap.
+
+Supplementary findings that a scale reads only when they are charted (organ toxicity grades, a
+"life-threatening" judgement, attribution to another cause) are read as *assumed absent* when not
+recorded; when assuming otherwise could change the grade, the result says so under ``assumed``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from cartwatch.assessment import Assessment
+from cartwatch.grading.result import GradeResult, Status, not_applicable
+
+Options = Mapping[str, str]
+_E = TypeVar("_E", bound=StrEnum)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A domain's contribution: its level and the clinician-readable reason."""
+
+    level: int
+    says: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Possible:
+    """The values an input can still take, given the assessment.
+
+    ``missing`` names the dotted fields to report when more than one value remains;
+    ``assumed`` is set when an unrecorded supplementary finding was taken as ``values[0]``,
+    with ``alternatives`` the values it could otherwise have; ``reason`` is a machine-readable
+    code explaining why the input is open (e.g. ``confounded_by_sedation``).
+    """
+
+    values: tuple[Any, ...]
+    missing: tuple[str, ...] = ()
+    assumed: str | None = None
+    alternatives: tuple[Any, ...] = ()
+    reason: str | None = None
+
+    @property
+    def known(self) -> bool:
+        return len(self.values) == 1 and self.assumed is None
+
+
+Reader = Callable[[Assessment, Options], Possible]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Input:
+    """One value a domain's rule reads, named for the rule's keyword."""
+
+    name: str
+    read: Reader
+
+
+Rule = Callable[[Mapping[str, Any], Options], Finding]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Domain:
+    """One row group of a grading table: inputs and the rule mapping them to a finding."""
+
+    name: str
+    inputs: tuple[Input, ...]
+    rule: Rule
+
+
+Combine = Callable[[Mapping[str, int], Options], int]
+Explain = Callable[[int, Mapping[str, Finding], Options], tuple[str, ...]]
+
+
+def most_severe(levels: Mapping[str, int], options: Options) -> int:
+    """The default combination: the most severe domain sets the grade (C-3)."""
+    return max(levels.values(), default=0)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TableScale:
+    """A grading scale shaped as domains combined into a grade."""
+
+    id: str
+    reference: str
+    domains: tuple[Domain, ...]
+    combine: Combine = most_severe
+    explain: Explain | None = None
+    ignored: Callable[[Assessment, Options], tuple[str, ...]] | None = None
+    applicable: Callable[[Assessment, Options], str | None] | None = None
+    fields_read: tuple[str, ...] = field(default=())
+
+    def evaluate(self, assessment: Assessment, options: Options) -> GradeResult:
+        """Grade one assessment: exact floor, ceiling, missing, drivers (clinical-spec C-4)."""
+        if self.applicable is not None:
+            reason = self.applicable(assessment, options)
+            if reason is not None:
+                return not_applicable(
+                    self.id, reason=reason, reference=self.reference, options=options
+                )
+        evaluated = [_evaluate_domain(d, assessment, options) for d in self.domains]
+        level_sets = {e.domain.name: e.levels for e in evaluated}
+        grades = _grades(level_sets, self.combine, options)
+        floor, ceiling = min(grades), max(grades)
+        missing: list[str] = []
+        reasons: list[str] = []
+        for e in evaluated:
+            for path in _deciding_paths(e, level_sets, self.combine, options):
+                if path not in missing:
+                    missing.append(path)
+            for reason in e.reasons:
+                if reason not in reasons:
+                    reasons.append(reason)
+        known = {e.domain.name: e.finding for e in evaluated if e.finding is not None}
+        grade = floor if floor == ceiling else None
+        if grade is None:
+            status = Status.NOT_GRADEABLE
+            drivers = tuple(f.says for f in known.values() if f.level > 0 and f.says)
+        else:
+            status = Status.GRADED if grade >= 1 else Status.CRITERIA_NOT_MET
+            explain = self.explain or _explain_by_level
+            drivers = explain(grade, known, options)
+        assumed = _assumptions(evaluated, level_sets, self.combine, options)
+        ignored = self.ignored(assessment, options) if self.ignored else ()
+        return GradeResult(
+            scale=self.id,
+            status=status,
+            grade=grade,
+            floor=floor,
+            ceiling=ceiling,
+            missing=tuple(missing),
+            drivers=drivers,
+            ignored=ignored,
+            assumed=assumed,
+            reasons=tuple(reasons),
+            reference=self.reference,
+            options=dict(options),
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Evaluation internals
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Evaluated:
+    domain: Domain
+    possibles: tuple[Possible, ...]
+    outcomes: tuple[tuple[tuple[Any, ...], Finding], ...]
+    levels: frozenset[int]
+    finding: Finding | None
+    reasons: tuple[str, ...]
+
+
+def _evaluate_domain(domain: Domain, a: Assessment, options: Options) -> _Evaluated:
+    possibles = tuple(i.read(a, options) for i in domain.inputs)
+    names = [i.name for i in domain.inputs]
+    outcomes = []
+    for combo in itertools.product(*(p.values for p in possibles)):
+        outcomes.append((combo, domain.rule(dict(zip(names, combo, strict=True)), options)))
+    levels = frozenset(f.level for _, f in outcomes)
+    finding = outcomes[0][1] if len(outcomes) == 1 else None
+    if finding is None and len(levels) == 1:
+        finding = _shared_finding(domain, possibles, outcomes)
+    reasons = tuple(p.reason for p in possibles if p.reason)
+    return _Evaluated(domain, possibles, tuple(outcomes), levels, finding, reasons)
+
+
+def _shared_finding(
+    domain: Domain,
+    possibles: tuple[Possible, ...],
+    outcomes: Sequence[tuple[tuple[Any, ...], Finding]],
+) -> Finding:
+    level = outcomes[0][1].level
+    texts = {f.says for _, f in outcomes}
+    if len(texts) == 1:
+        return outcomes[0][1]
+    open_fields = sorted({m for p in possibles if len(p.values) > 1 for m in p.missing})
+    detail = f"whatever {', '.join(open_fields)} (not recorded)"
+    return Finding(level, f"{domain.name} → grade {level} {detail}" if level else "")
+
+
+def _grades(
+    level_sets: Mapping[str, frozenset[int]], combine: Combine, options: Options
+) -> set[int]:
+    names = list(level_sets)
+    out = set()
+    for combo in itertools.product(*(sorted(level_sets[n]) for n in names)):
+        out.add(combine(dict(zip(names, combo, strict=True)), options))
+    return out
+
+
+def _levels_matter(
+    domain: str,
+    levels: Iterable[int],
+    level_sets: Mapping[str, frozenset[int]],
+    combine: Combine,
+    options: Options,
+) -> bool:
+    """True when choosing among ``levels`` for ``domain`` can change the grade."""
+    others = [n for n in level_sets if n != domain]
+    candidates = sorted(set(levels))
+    if len(candidates) < 2:
+        return False
+    for combo in itertools.product(*(sorted(level_sets[n]) for n in others)):
+        base = dict(zip(others, combo, strict=True))
+        results = {combine({**base, domain: lv}, options) for lv in candidates}
+        if len(results) > 1:
+            return True
+    return False
+
+
+def _deciding_paths(
+    e: _Evaluated,
+    level_sets: Mapping[str, frozenset[int]],
+    combine: Combine,
+    options: Options,
+) -> list[str]:
+    if len(e.levels) < 2 or not _levels_matter(
+        e.domain.name, e.levels, level_sets, combine, options
+    ):
+        return []
+    paths: list[str] = []
+    for index, possible in enumerate(e.possibles):
+        if len(possible.values) < 2:
+            continue
+        groups: dict[tuple[Any, ...], set[int]] = {}
+        for combo, finding in e.outcomes:
+            key = combo[:index] + combo[index + 1 :]
+            groups.setdefault(key, set()).add(finding.level)
+        if any(
+            _levels_matter(e.domain.name, lv, level_sets, combine, options)
+            for lv in groups.values()
+        ):
+            paths.extend(p for p in possible.missing if p not in paths)
+    return paths
+
+
+def _assumptions(
+    evaluated: Sequence[_Evaluated],
+    level_sets: Mapping[str, frozenset[int]],
+    combine: Combine,
+    options: Options,
+) -> tuple[str, ...]:
+    notes: list[str] = []
+    current = _grades(level_sets, combine, options)
+    for e in evaluated:
+        names = [i.name for i in e.domain.inputs]
+        for index, possible in enumerate(e.possibles):
+            if possible.assumed is None or not possible.alternatives:
+                continue
+            alt_levels = set()
+            for combo, _ in e.outcomes:
+                for alt in possible.alternatives:
+                    changed = (*combo[:index], alt, *combo[index + 1 :])
+                    values = dict(zip(names, changed, strict=True))
+                    alt_levels.add(e.domain.rule(values, options).level)
+            alt_sets = {**level_sets, e.domain.name: frozenset(alt_levels)}
+            if _grades(alt_sets, combine, options) - current and possible.assumed not in notes:
+                notes.append(possible.assumed)
+    return tuple(notes)
+
+
+def _explain_by_level(
+    grade: int, known: Mapping[str, Finding], options: Options
+) -> tuple[str, ...]:
+    setting = tuple(f.says for f in known.values() if f.level == grade and f.says)
+    if setting:
+        return setting
+    return tuple(f.says for f in known.values() if f.says)
+
+
+# --------------------------------------------------------------------------------------------
+# Readers: how an input's possible values come from the assessment
+# --------------------------------------------------------------------------------------------
+
+
+def number_candidates(
+    thresholds: Iterable[float], low: float, high: float, *, integer: bool = False
+) -> tuple[float, ...]:
+    """One value in each region the thresholds cut [low, high] into, and each threshold itself.
+
+    Exact for any comparison (<, ≤, ≥, >) against those thresholds: every region of the number
+    line the rule can distinguish is represented (design.md §3).
+    """
+    if integer:
+        span = int(high) - int(low)
+        if span <= 64:
+            return tuple(float(v) for v in range(int(low), int(high) + 1))
+    cuts = sorted({t for t in thresholds if low <= t <= high})
+    points: list[float] = []
+    edges = [low, *cuts, high]
+    for left, right in itertools.pairwise(edges):
+        if right > left:
+            middle = (left + right) / 2.0
+            if integer:
+                middle = float(math.floor(middle))
+                if not left < middle < right:
+                    middle = left
+            points.append(middle)
+    points.extend(cuts)
+    points.extend((low, high))
+    return tuple(sorted(set(points)))
+
+
+def recorded(
+    path: str,
+    get: Callable[[Assessment], Any],
+    candidates: tuple[Any, ...],
+    *,
+    reason: str | None = None,
+) -> Reader:
+    """A primary input: the recorded value, or every candidate (reported missing) when absent."""
+
+    def read(a: Assessment, options: Options) -> Possible:
+        value = get(a)
+        if value is None:
+            return Possible(values=candidates, missing=(path,), reason=reason)
+        return Possible(values=(value,))
+
+    return read
+
+
+def enum_input(path: str, get: Callable[[Assessment], _E | None], enum: type[_E]) -> Reader:
+    """A primary enum input: the recorded member, or all members when absent."""
+    return recorded(path, get, tuple(enum))
+
+
+def flag_input(path: str, get: Callable[[Assessment], bool | None]) -> Reader:
+    """A primary yes/no input: the recorded answer, or both when absent."""
+    return recorded(path, get, (False, True))
+
+
+def assumed_input(
+    path: str,
+    get: Callable[[Assessment], Any],
+    *,
+    default: Any,
+    alternatives: tuple[Any, ...] = (),
+    note: str | None = None,
+) -> Reader:
+    """A supplementary input: absent is read as ``default``.
+
+    With ``note``, the result lists the assumption whenever an alternative could change the
+    grade; without it the default is the contract's own meaning of "not recorded" (e.g. no
+    attribution to another cause), and nothing is listed.
+    """
+
+    def read(a: Assessment, options: Options) -> Possible:
+        value = get(a)
+        if value is not None:
+            return Possible(values=(value,))
+        if note is None:
+            return Possible(values=(default,))
+        return Possible(values=(default,), assumed=note, alternatives=alternatives, missing=(path,))
+
+    return read
+
+
+def constant(value: Any) -> Reader:
+    """An input that is always ``value`` (e.g. a option-dependent constant)."""
+
+    def read(a: Assessment, options: Options) -> Possible:
+        return Possible(values=(value,))
+
+    return read
+
+
+def fmt(value: float) -> str:
+    """A measured value as entered (no rounding beyond Python's shortest repr)."""
+    if float(value).is_integer():
+        return f"{value:.1f}" if isinstance(value, float) else str(value)
+    return repr(float(value))
