@@ -285,6 +285,7 @@ class Assessment:
     longest_days_anc_le_100: float | None = None
     anc_after_day30: tuple[AncValue, ...] | None = None
     anc_series: tuple[AncValue, ...] | None = None
+    last_followup_day: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The recorded fields as contract JSON (absent fields left out)."""
@@ -545,6 +546,14 @@ FIELDS: dict[str, FieldSpec] = {
             kind="list",
             meaning="dated ANC values: each {day, anc_per_ul}",
             group=_LAB,
+        ),
+        _num(
+            "last_followup_day",
+            "days",
+            -365,
+            36500,
+            "day of death or last follow-up (ends the early-ICAHT window when before day 30)",
+            _LAB,
         ),
     )
 }
@@ -1051,7 +1060,57 @@ def _derive_age(values: dict[str, Any]) -> None:
     values["age_years"] = derived
 
 
+def _check_vasopressors(values: dict[str, Any]) -> None:
+    """The vasopressor list, when given, must agree with ``hypotension`` and ``vasopressin``."""
+    agents: tuple[Vasopressor, ...] | None = values.get("vasopressors")
+    if not agents:
+        return
+    kinds = {v.agent for v in agents}
+    vasopressin = VasopressorAgent.VASOPRESSIN in kinds
+    others = len(kinds - {VasopressorAgent.VASOPRESSIN})
+    implied = (
+        Hypotension.VASOPRESSIN_ONLY
+        if others == 0
+        else Hypotension.VASOPRESSOR_SINGLE
+        if others == 1
+        else Hypotension.VASOPRESSOR_MULTIPLE
+    )
+    given = values.get("hypotension")
+    if given is not None and given not in (implied, Hypotension.VASOPRESSOR_COUNT_UNKNOWN):
+        raise ConflictingValues(
+            f"`hypotension={given.value}` disagrees with the vasopressors listed "
+            f"({', '.join(sorted(k.value for k in kinds))} → {implied.value})",
+            field="hypotension",
+            value=given.value,
+            expected=implied.value,
+        )
+    flag = values.get("vasopressin")
+    if flag is not None and flag != vasopressin:
+        raise ConflictingValues(
+            f"`vasopressin={str(flag).lower()}` disagrees with the vasopressors listed",
+            field="vasopressin",
+            value=flag,
+            expected=str(vasopressin).lower(),
+        )
+    for i, v in enumerate(agents):
+        if v.unit is DoseRateUnit.U_MIN and v.agent is not VasopressorAgent.VASOPRESSIN:
+            raise InvalidValue(
+                f"`vasopressors[{i}].unit=U/min` is for vasopressin, not {v.agent.value}",
+                field=f"vasopressors[{i}].unit",
+                value=v.unit.value,
+                expected="mcg/min or mcg/kg/min",
+            )
+        if v.agent is VasopressorAgent.VASOPRESSIN and v.unit not in (None, DoseRateUnit.U_MIN):
+            raise InvalidValue(
+                f"`vasopressors[{i}].unit={v.unit}` is not a vasopressin unit",
+                field=f"vasopressors[{i}].unit",
+                value=str(v.unit),
+                expected="U/min",
+            )
+
+
 def _check_consistency(values: dict[str, Any]) -> None:
+    _check_vasopressors(values)
     ice = values.get("ice")
     total = values.get("ice_total")
     if ice is not None and total is not None:

@@ -23,6 +23,7 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 # Modules that add commands to ``app`` when imported (each defines ``register(app)``).
 _COMMAND_MODULES: tuple[str, ...] = (
     "cartwatch.cli.grade",
+    "cartwatch.cli.care",
     "cartwatch.cli.serve",
 )
 

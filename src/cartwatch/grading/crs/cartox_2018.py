@@ -19,18 +19,17 @@ from cartwatch.assessment import Assessment, DeathCause
 from cartwatch.grading.crs.common import (
     LOAD_WORDS,
     NIV_OPTION_CHOICES,
-    TRANSAMINITIS_TERMS,
     VasopressorLoad,
     crs_presence,
     death_domain,
+    fever_gated_most_severe,
     fio2_rule,
-    gated_most_severe,
     life_threatening_input,
+    organ_contribution,
     organ_toxicity,
     oxygen_device,
     oxygen_fio2,
     vasopressor_load,
-    worst_organ,
 )
 from cartwatch.grading.engine import Domain, Finding, Options, TableScale
 from cartwatch.grading.registry import ScaleInfo, ScaleOption, register
@@ -68,12 +67,8 @@ def hypotension_rule(values: Mapping[str, Any], options: Options) -> Finding:
 
 def organ_rule(values: Mapping[str, Any], options: Options) -> Finding:
     """[NEELAPU2018] organ toxicity row: 1→1, 2→2, 3 or grade 4 transaminitis →3, other 4→4."""
-    term, worst = worst_organ(values["organ"])
-    if worst == 0:
-        return Finding(0, "")
-    if worst == 4 and term in TRANSAMINITIS_TERMS:
-        return Finding(3, f"grade 4 transaminitis ({term}) → grade 3")
-    return Finding(worst, f"grade {worst} organ toxicity ({term}) → grade {worst}")
+    level, says = organ_contribution(values["organ"], grade4_transaminitis=3)
+    return Finding(level, says)
 
 
 def _hypoxia(values: Mapping[str, Any], options: Options) -> Finding:
@@ -116,7 +111,7 @@ SCALE = TableScale(
     id=SCALE_ID,
     reference=cite("NEELAPU2018", "LEE2014"),
     domains=DOMAINS,
-    combine=gated_most_severe,
+    combine=fever_gated_most_severe,
     explain=explain,
 )
 

@@ -119,15 +119,14 @@ crs_established = Input(
 )
 clinician_diagnosis = Input(
     name="diagnosis",
-    read=assumed_input(
-        "clinician_diagnosis_crs",
-        lambda a: a.clinician_diagnosis_crs,
-        default=None,
-        alternatives=(True,),
-        note="clinician_diagnosis_crs not recorded: without fever, CRS is taken as present only "
-        "when previously established",
-    ),
+    read=flag_input("clinician_diagnosis_crs", lambda a: a.clinician_diagnosis_crs),
 )
+
+
+# Levels of the CRS-presence domain.
+CRS_ABSENT = 0
+CRS_WITHOUT_FEVER = 1
+CRS_WITH_FEVER = 2
 
 
 def fever_now(values: Mapping[str, Any]) -> bool:
@@ -139,17 +138,18 @@ def crs_presence_rule(values: Mapping[str, Any], options: Options) -> Finding:
     """For scales where CRS is a clinical diagnosis (Lee 2014, CARTOX, Penn, MSKCC, CTCAE).
 
     Interpretation: CRS is present with fever ≥38.0 °C not attributed to another cause, a
-    clinician's diagnosis, or a CRS established earlier; a clinician's explicit "not CRS" wins.
+    clinician's diagnosis of CRS, or a CRS established earlier. Without fever, an unrecorded
+    diagnosis leaves the grade open (these scales do not require fever; C-4).
+    ``clinician_diagnosis_crs=false`` adds no evidence against a febrile patient's CRS (the
+    fever is discounted only through ``fever_attributable_to_other_cause``).
     """
     t = values["temperature_c"]
-    if values["diagnosis"] is False:
-        return Finding(0, "clinician judges this is not CRS → criteria not met")
-    if values["diagnosis"] is True:
-        return Finding(1, "CRS diagnosed clinically")
     if fever_now(values):
-        return Finding(1, f"fever {fmt(t)} °C (≥{FEVER_C} °C)")
+        return Finding(CRS_WITH_FEVER, f"fever {fmt(t)} °C (≥{FEVER_C} °C)")
+    if values["diagnosis"] is True:
+        return Finding(CRS_WITHOUT_FEVER, "CRS diagnosed clinically, no fever now")
     if values["established"]:
-        return Finding(1, "CRS previously established (fever not required)")
+        return Finding(CRS_WITHOUT_FEVER, "CRS previously established (fever not required)")
     if values["attributed"] and t >= FEVER_C:
         return Finding(0, f"fever {fmt(t)} °C attributed to another cause → CRS criteria not met")
     return Finding(0, f"no fever ({fmt(t)} °C < {FEVER_C} °C) and no CRS diagnosis → not met")
@@ -163,12 +163,31 @@ crs_presence = Domain(
 
 
 def gated_most_severe(levels: Mapping[str, int], options: Options) -> int:
-    """CRS absent → 0; death from CRS → 5; else the most severe domain, at least grade 1."""
+    """CRS absent → 0; death from CRS → 5; else the most severe domain, at least grade 1.
+
+    For Lee 2014, Penn and MSKCC, grade 1 is any mild CRS (fever is an example, not a need).
+    """
     if levels.get("death", 0) == 5:
         return 5
-    if levels["crs_present"] == 0:
+    if levels["crs_present"] == CRS_ABSENT:
         return 0
     return max(1, *(lv for name, lv in levels.items() if name != "crs_present"))
+
+
+def fever_gated_most_severe(levels: Mapping[str, int], options: Options) -> int:
+    """As :func:`gated_most_severe`, but grade 1 needs fever (CARTOX, CTCAE v5).
+
+    [NEELAPU2018] grade 1 = temperature ≥38 °C (or grade 1 organ toxicity, its own domain);
+    [CTCAE5] grade 1 = "fever with or without constitutional symptoms". Without fever, CRS
+    (clinically diagnosed or established) is graded by its grade 2-4 findings only.
+    """
+    if levels.get("death", 0) == 5:
+        return 5
+    gate = levels["crs_present"]
+    if gate == CRS_ABSENT:
+        return 0
+    others = max(lv for name, lv in levels.items() if name != "crs_present")
+    return max(1, others) if gate == CRS_WITH_FEVER else others
 
 
 # --------------------------------------------------------------------------------------------
@@ -398,12 +417,22 @@ organ_toxicity = Input(
 )
 
 
-def worst_organ(items: OrganItems, *, exclude: frozenset[str] = frozenset()) -> tuple[str, int]:
-    """The worst-graded term (excluding ``exclude``) as (term, grade); ("", 0) when none."""
-    best = ("", 0)
+def organ_contribution(items: OrganItems, *, grade4_transaminitis: int) -> tuple[int, str]:
+    """Lee 2014 / CARTOX organ row: the worst contribution over the charted terms.
+
+    Grade 1–3 organ toxicity contributes its grade; grade 4 contributes 4, except transaminitis,
+    which contributes ``grade4_transaminitis`` ([LEE2014] Table 2; [NEELAPU2018] Table 2).
+    """
+    best = (0, "")
     for term, g in items:
-        if term not in exclude and g > best[1]:
-            best = (term, g)
+        if g == 0:
+            continue
+        if g == 4 and term in TRANSAMINITIS_TERMS:
+            level, says = grade4_transaminitis, f"grade 4 transaminitis ({term})"
+        else:
+            level, says = g, f"grade {g} organ toxicity ({term})"
+        if level > best[0]:
+            best = (level, f"{says} → grade {level}")
     return best
 
 

@@ -19,7 +19,7 @@ from cartwatch.grading.crs.common import (
     VasopressorLoad,
     crs_presence,
     death_domain,
-    gated_most_severe,
+    fever_gated_most_severe,
     oxygen_device,
     oxygen_fio2,
     vasopressor_load,
@@ -109,7 +109,7 @@ SCALE = TableScale(
     id=SCALE_ID,
     reference=cite("CTCAE5"),
     domains=DOMAINS,
-    combine=gated_most_severe,
+    combine=fever_gated_most_severe,
     explain=explain,
 )
 

@@ -18,17 +18,17 @@ from cartwatch.assessment import Assessment, DeathCause
 from cartwatch.grading.crs.common import (
     LOAD_WORDS,
     NIV_OPTION_CHOICES,
-    TRANSAMINITIS_TERMS,
     VasopressorLoad,
     crs_presence,
     death_domain,
     fio2_rule,
     gated_most_severe,
+    life_threatening_input,
+    organ_contribution,
     organ_toxicity,
     oxygen_device,
     oxygen_fio2,
     vasopressor_load,
-    worst_organ,
 )
 from cartwatch.grading.engine import Domain, Finding, Options, TableScale
 from cartwatch.grading.registry import ScaleInfo, ScaleOption, register
@@ -63,13 +63,15 @@ def hypotension_rule(values: Mapping[str, Any], options: Options) -> Finding:
 
 def organ_rule(values: Mapping[str, Any], options: Options) -> Finding:
     """[LEE2014] Table 2: grade 2/3 organ toxicity → 2/3; grade 4 → 4 except transaminitis → 3."""
-    term, worst = worst_organ(values["organ"])
-    if worst == 0:
-        return Finding(0, "")
-    if worst == 4 and term in TRANSAMINITIS_TERMS:
-        return Finding(3, f"grade 4 transaminitis ({term}) → grade 3")
-    grade = min(worst, 4) if worst >= 2 else 1
-    return Finding(grade, f"grade {worst} organ toxicity ({term}) → grade {grade}")
+    level, says = organ_contribution(values["organ"], grade4_transaminitis=3)
+    return Finding(level, says)
+
+
+def life_rule(values: Mapping[str, Any], options: Options) -> Finding:
+    """[LEE2014] Table 2 grade 4: "life-threatening symptoms" (the clinician's judgement)."""
+    if values["life_threatening"]:
+        return Finding(4, "life-threatening symptoms → grade 4")
+    return Finding(0, "")
 
 
 def _hypoxia(values: Mapping[str, Any], options: Options) -> Finding:
@@ -85,6 +87,11 @@ DOMAINS = (
     Domain(name="hypotension", inputs=(vasopressor_load,), rule=hypotension_rule),
     Domain(name="hypoxia", inputs=(oxygen_device, oxygen_fio2), rule=_hypoxia),
     Domain(name="organ", inputs=(organ_toxicity,), rule=organ_rule),
+    Domain(
+        name="life_threatening",
+        inputs=(life_threatening_input("crs_life_threatening not recorded: taken as no"),),
+        rule=life_rule,
+    ),
     death_domain(DeathCause.CRS, "Lee 2014 grade 5"),
 )
 
@@ -134,6 +141,7 @@ register(
             "oxygen.device",
             "oxygen.fio2",
             "organ_toxicity_ctcae",
+            "crs_life_threatening",
             "death_due_to",
         ),
     )

@@ -72,23 +72,16 @@ def _uses_capd(age: float, rule: str) -> bool:
 
 
 def read_instrument(a: Assessment, options: Options) -> Possible:
-    """ICE or CAPD, by exact age and developmental delay (IMPL-PED-B).
+    """ICE or CAPD, by exact age (IMPL-PED-B) and developmental delay.
 
-    Interpretation: when age is not recorded, the instrument the assessor used decides (ICE
-    recorded and no CAPD → ICE; CAPD recorded and no ICE → CAPD); otherwise age is needed.
+    Without a recorded age the instrument is open: the age is not inferred from the instrument
+    the assessor happened to use (C-4), so ``age_years`` is reported missing when it matters.
     """
     if a.developmental_delay:
         return Possible(values=(CAPD,))
     if a.age_years is not None:
-        return Possible(
-            values=(CAPD if _uses_capd(a.age_years, options["pediatric_age_rule"]) else ICE,)
-        )
-    has_ice = a.ice is not None or a.ice_total is not None or a.ice_unable_unarousable is not None
-    has_capd = a.capd_score is not None or a.capd_unable is not None
-    if has_ice and not has_capd:
-        return Possible(values=(ICE,))
-    if has_capd and not has_ice:
-        return Possible(values=(CAPD,))
+        rule = options["pediatric_age_rule"]
+        return Possible(values=(CAPD if _uses_capd(a.age_years, rule) else ICE,))
     return Possible(values=(ICE, CAPD), missing=("age_years",))
 
 
@@ -98,7 +91,8 @@ def read_ice(a: Assessment, options: Options) -> Possible:
     Interpretation (IMPL-ICANS-C): an unrecorded ICE ranges over 0–10; the "unable, unarousable"
     case is carried by the consciousness domain, which grades unarousable patients 4.
     """
-    if read_instrument(a, options).values == (CAPD,):
+    instrument = read_instrument(a, options)
+    if instrument.known and instrument.values == (CAPD,):
         return Possible(values=(None,))
     if a.ice_unable_unarousable:
         return Possible(values=("unable",))
@@ -111,7 +105,8 @@ def read_ice(a: Assessment, options: Options) -> Possible:
 
 
 def read_capd(a: Assessment, options: Options) -> Possible:
-    if read_instrument(a, options).values == (ICE,):
+    instrument = read_instrument(a, options)
+    if instrument.known and instrument.values == (ICE,):
         return Possible(values=(None,))
     if a.capd_unable:
         return Possible(values=("unable",))
@@ -160,6 +155,12 @@ def read_consciousness(a: Assessment, options: Options) -> Possible:
             values=tuple(Consciousness), missing=("consciousness",), reason="confounded_by_sedation"
         )
     if a.consciousness is None:
+        if a.global_aphasia:
+            # ASTCT-ICANS-02: "awake with global aphasia" excludes the unarousable row.
+            awake = tuple(
+                c for c in Consciousness if c is not Consciousness.UNAROUSABLE_OR_VIGOROUS_STIMULI
+            )
+            return Possible(values=awake, missing=("consciousness",))
         return Possible(values=tuple(Consciousness), missing=("consciousness",))
     return Possible(values=(a.consciousness,))
 

@@ -60,16 +60,17 @@ def read_cartox10(a: Assessment, options: Options) -> Possible:
 
     Interpretation: CARTOX-10 = ICE without the command item plus one orientation item
     (head of state) [LEE2019]; with all ICE items known it lies in {S, S+1}, S = ICE − commands.
-    An unarousable patient cannot perform CARTOX-10 (grade 4).
+    An unarousable patient (not sedated) is obtunded and cannot perform CARTOX-10 (grade 4),
+    whatever score was charted.
     """
     if a.cartox10_unable_obtunded:
         return Possible(values=("unable",))
-    if a.cartox10_score is not None:
-        return Possible(values=(a.cartox10_score,))
     if a.consciousness is Consciousness.UNAROUSABLE_OR_VIGOROUS_STIMULI and not (
         a.consciousness_attributable_to_other_cause
     ):
         return Possible(values=("unable",))
+    if a.cartox10_score is not None:
+        return Possible(values=(a.cartox10_score,))
     ice = a.ice
     if ice is not None and None not in (
         ice.orientation,
