@@ -236,7 +236,9 @@ def _worsen_crs(d: dict[str, Any], rnd: random.Random) -> dict[str, Any] | None:
     if w.get("organ_toxicity_ctcae"):
         moves.append("organ")
     if w.get("vasopressors"):
-        moves.extend(["dose", "duration"])
+        moves.append("dose")
+        if any(v["duration_h"] is not None for v in w["vasopressors"]):
+            moves.append("duration")
     for flag in (
         "crs_life_threatening",
         "hospitalized_for_crs",
@@ -271,8 +273,8 @@ def _worsen_crs(d: dict[str, Any], rnd: random.Random) -> dict[str, Any] | None:
         v = rnd.choice(w["vasopressors"])
         v["dose"] = v["dose"] * rnd.choice([1.01, 2.0, 10.0])
     elif move == "duration":
-        v = rnd.choice(w["vasopressors"])
-        v["duration_h"] = (v["duration_h"] or 0.0) + rnd.choice([0.01, 3.0, 30.0])
+        v = rnd.choice([v for v in w["vasopressors"] if v["duration_h"] is not None])
+        v["duration_h"] = v["duration_h"] + rnd.choice([0.01, 3.0, 30.0])
         if v["duration_h"] > 8760:
             return None
     elif move == "unattribute":

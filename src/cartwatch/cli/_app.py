@@ -24,6 +24,9 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 _COMMAND_MODULES: tuple[str, ...] = (
     "cartwatch.cli.grade",
     "cartwatch.cli.care",
+    "cartwatch.cli.score",
+    "cartwatch.cli.meta",
+    "cartwatch.cli.registry",
     "cartwatch.cli.serve",
 )
 

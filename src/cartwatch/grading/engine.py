@@ -193,8 +193,10 @@ def _shared_finding(
     if len(texts) == 1:
         return outcomes[0][1]
     open_fields = sorted({m for p in possibles if len(p.values) > 1 for m in p.missing})
-    detail = f"whatever {', '.join(open_fields)} (not recorded)"
-    return Finding(level, f"{domain.name} → grade {level} {detail}" if level else "")
+    detail = ", ".join(open_fields)
+    return Finding(
+        level, f"{domain.name}: the same whatever {detail} (not recorded)" if level else ""
+    )
 
 
 def _grades(

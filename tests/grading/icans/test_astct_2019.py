@@ -133,7 +133,9 @@ def test_age_boundary_is_exact_and_the_ncit_rule_is_selectable() -> None:
     assert g(age_years=12.0, **ice_only).grade == 0
     ncit = g({"pediatric_age_rule": "ncit_le12"}, age_years=12.0, **ice_only)
     assert ncit.status is Status.NOT_GRADEABLE and ncit.missing == ("capd_score",)
-    assert g({"pediatric_age_rule": "ncit_le12"}, age_years=12.01, **ice_only).grade == 0
+    twelve_and_a_half = g({"pediatric_age_rule": "ncit_le12"}, age_years=12.5, **ice_only)
+    assert twelve_and_a_half.missing == ("capd_score",)  # NCIt: "12 and under" = under 13
+    assert g({"pediatric_age_rule": "ncit_le12"}, age_years=13.0, **ice_only).grade == 0
 
 
 def test_developmental_delay_uses_capd_at_any_age() -> None:

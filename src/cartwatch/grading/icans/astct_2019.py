@@ -67,7 +67,8 @@ CAPD = "capd"
 
 def _uses_capd(age: float, rule: str) -> bool:
     if rule == "ncit_le12":
-        return age <= ICE_MIN_AGE_YEARS  # [NCIT_C188936] "children 12 and under"
+        # [NCIT_C188936] "children 12 and under" (CAPD) vs "over 12" (ICE): under 13 years.
+        return age < ICE_MIN_AGE_YEARS + 1
     return age < ICE_MIN_AGE_YEARS  # [LEE2019] "children younger than 12"
 
 
@@ -85,6 +86,21 @@ def read_instrument(a: Assessment, options: Options) -> Possible:
     return Possible(values=(ICE, CAPD), missing=("age_years",))
 
 
+def _sedation_state(a: Assessment) -> str:
+    """``confounded`` when depressed consciousness is attributed to another cause (sedation),
+    ``possible`` when a sedating agent is charted but attribution is not recorded, else ``none``.
+    ASTCT-ICANS-03, IMPL-ICANS-E."""
+    if a.consciousness_attributable_to_other_cause:
+        return "confounded"
+    if a.sedation and a.consciousness_attributable_to_other_cause is None:
+        return "possible"
+    return "none"
+
+
+def _unable_is_icans(a: Assessment) -> bool:
+    return _sedation_state(a) == "none"
+
+
 def read_ice(a: Assessment, options: Options) -> Possible:
     """The ICE total: recorded, bounded by the items assessed, or open (0–10) when not done.
 
@@ -95,7 +111,11 @@ def read_ice(a: Assessment, options: Options) -> Possible:
     if instrument.known and instrument.values == (CAPD,):
         return Possible(values=(None,))
     if a.ice_unable_unarousable:
-        return Possible(values=("unable",))
+        if _unable_is_icans(a):
+            return Possible(values=("unable",))
+        return Possible(
+            values=tuple(range(ICE_MAX + 1)), missing=("ice",), reason="confounded_by_sedation"
+        )
     known = ice_total_range(a)
     if known is None:
         reason = "confounded_by_sedation" if a.consciousness_attributable_to_other_cause else None
@@ -109,7 +129,13 @@ def read_capd(a: Assessment, options: Options) -> Possible:
     if instrument.known and instrument.values == (ICE,):
         return Possible(values=(None,))
     if a.capd_unable:
-        return Possible(values=("unable",))
+        if _unable_is_icans(a):
+            return Possible(values=("unable",))
+        return Possible(
+            values=tuple(range(CAPD_MAX + 1)),
+            missing=("capd_score",),
+            reason="confounded_by_sedation",
+        )
     if a.capd_score is None:
         return Possible(values=tuple(range(CAPD_MAX + 1)), missing=("capd_score",))
     return Possible(values=(a.capd_score,))
@@ -147,12 +173,17 @@ def read_consciousness(a: Assessment, options: Options) -> Possible:
     ASTCT-ICANS-03 and IMPL-ICANS-E: a depressed level of consciousness due to sedating
     medication is not ICANS; the domain is then open and the result says why.
     """
-    if a.consciousness_attributable_to_other_cause and a.consciousness not in (
-        None,
-        Consciousness.ALERT,
-    ):
+    depressed = a.consciousness not in (None, Consciousness.ALERT)
+    state = _sedation_state(a)
+    if depressed and state == "confounded":
         return Possible(
             values=tuple(Consciousness), missing=("consciousness",), reason="confounded_by_sedation"
+        )
+    if depressed and state == "possible":
+        return Possible(
+            values=tuple(Consciousness),
+            missing=("consciousness_attributable_to_other_cause",),
+            reason="possibly_confounded_by_sedation",
         )
     if a.consciousness is None:
         if a.global_aphasia:

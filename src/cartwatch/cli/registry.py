@@ -1,0 +1,81 @@
+"""``cartwatch db upgrade`` and ``cartwatch audit PATIENT``: the registry from the command line.
+
+The database is ``CARTWATCH_DATABASE_URL`` (or ``--database``), SQLite in the user's data
+directory by default.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cartwatch.cli._app import fail
+from cartwatch.errors import CartwatchError
+
+console = Console(highlight=False)
+db_app = typer.Typer(help="The registry database.", no_args_is_help=True)
+
+
+def _url(database: str | None) -> str | None:
+    return database
+
+
+@db_app.command("upgrade")
+def upgrade(
+    database: str = typer.Option(None, "--database", help="database URL (default: env or SQLite)"),
+) -> None:
+    """Create the schema or upgrade it to the newest migration."""
+    from cartwatch.registry.db import default_url, make_engine
+    from cartwatch.registry.migrate import current_revision
+
+    try:
+        engine = make_engine(database or default_url())
+    except CartwatchError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(f"schema at revision {current_revision(engine)} ({engine.url.render_as_string()})")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``db`` and ``audit`` to the main app."""
+    app.add_typer(db_app, name="db")
+
+    @app.command("audit")
+    def audit(
+        patient: str = typer.Argument(..., help="pseudonymous patient id"),
+        database: str = typer.Option(None, "--database", help="database URL"),
+        as_json: bool = typer.Option(False, "--json", help="print JSON"),
+    ) -> None:
+        """Show every change to one patient's record: who, when, what, before and after."""
+        from cartwatch.registry.repository import Registry
+
+        try:
+            trail = Registry.open(database, actor="cli").audit_trail(patient)
+        except CartwatchError as exc:
+            raise fail(str(exc)) from None
+        if as_json:
+            sys.stdout.write(json.dumps([e.to_dict() for e in trail], indent=2) + "\n")
+            return
+        table = Table(title=f"audit trail of {patient}")
+        for column in ("when (UTC)", "who", "action", "what", "changed"):
+            table.add_column(column)
+        for e in trail:
+            changed = ""
+            if e.before and e.after:
+                diffs = [
+                    k
+                    for k in e.after
+                    if k not in ("updated_at", "version") and e.before.get(k) != e.after.get(k)
+                ]
+                changed = ", ".join(f"{k}: {e.before.get(k)} → {e.after.get(k)}" for k in diffs)
+            table.add_row(
+                e.at.strftime("%Y-%m-%d %H:%M:%S"),
+                e.actor,
+                e.action,
+                f"{e.entity} {e.entity_id or ''}",
+                changed,
+            )
+        console.print(table)
