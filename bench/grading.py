@@ -14,6 +14,7 @@ from typing import Any
 
 import cartwatch
 from cartwatch.assessment import parse_assessment
+from cartwatch.grading.crs.astct_2019 import DEFAULTS
 from cartwatch.grading.crs.astct_2019 import SCALE as ASTCT_CRS
 
 DEVICES = ["none", "low_flow_nasal_cannula", "high_flow_nasal_cannula", "facemask", "cpap"]
@@ -72,7 +73,7 @@ def run() -> dict[str, Any]:
     parsed = [parse_assessment(c) for c in cases]
     baseline = _per_call(plain_astct_crs, cases)
     full = _per_call(lambda c: cartwatch.grade("astct_crs", c), cases)
-    engine_only = _per_call(lambda a: ASTCT_CRS.evaluate(a, {}), parsed)
+    engine_only = _per_call(lambda a: ASTCT_CRS.evaluate(a, DEFAULTS), parsed)
     parse_only = _per_call(parse_assessment, cases)
     partial = [
         {"temperature_c": c["temperature_c"], "hypotension": c["hypotension"]} for c in cases

@@ -206,9 +206,19 @@ def icans_assessments(draw: st.DrawFn) -> dict[str, Any]:
     return {k: v for k, v in d.items() if v is not None}
 
 
+_OPTION_SEED: list[int] = [0]
+
+
+def _options(scale: str) -> dict[str, str]:
+    """Every documented alternative is exercised too: options drawn from the test's seed."""
+    rnd = random.Random(_OPTION_SEED[0] * 7919 + sum(map(ord, scale)))
+    info = next(i for i in cartwatch.scales() if i.id == scale)
+    return {o.name: rnd.choice(o.choices) for o in info.options}
+
+
 def _grade(scale: str, data: dict[str, Any]) -> Any:
     try:
-        return cartwatch.grade(scale, data)
+        return cartwatch.grade(scale, data, options=_options(scale))
     except InvalidInput:
         assume(False)
 
@@ -336,6 +346,7 @@ def _bounds(result: Any) -> tuple[int, int]:
 def test_a_worse_crs_finding_never_lowers_the_grade(
     data: dict[str, Any], scale: str, seed: int
 ) -> None:
+    _OPTION_SEED[0] = seed
     worse = _worsen_crs(data, random.Random(seed))
     assume(worse is not None)
     before, after = _grade(scale, data), _grade(scale, worse)
@@ -347,6 +358,7 @@ def test_a_worse_crs_finding_never_lowers_the_grade(
 def test_a_worse_neurological_finding_never_lowers_the_grade(
     data: dict[str, Any], scale: str, seed: int
 ) -> None:
+    _OPTION_SEED[0] = seed
     worse = _worsen_icans(data, random.Random(seed))
     assume(worse is not None)
     before, after = _grade(scale, data), _grade(scale, worse)
@@ -371,6 +383,7 @@ def _remove(d: dict[str, Any], rnd: random.Random) -> tuple[dict[str, Any], set[
 
 
 def _check_refinement(scale: str, full: dict[str, Any], seed: int) -> None:
+    _OPTION_SEED[0] = seed
     partial, removed = _remove(full, random.Random(seed))
     whole, part = _grade(scale, full), _grade(scale, partial)
     inside = part.floor <= whole.floor and whole.ceiling <= part.ceiling

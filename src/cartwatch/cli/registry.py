@@ -40,8 +40,46 @@ def upgrade(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``db`` and ``audit`` to the main app."""
+    """Add ``db``, ``audit`` and ``regrade`` to the main app."""
     app.add_typer(db_app, name="db")
+
+    @app.command("regrade")
+    def regrade_command(
+        database: str = typer.Option(None, "--database", help="database URL"),
+        as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
+    ) -> None:
+        """Recompute every stored grade and episode after a rule or protocol change."""
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        from cartwatch.registry.repository import Registry
+        from cartwatch.services.episodes import regrade
+
+        try:
+            registry = Registry.open(database, actor="regrade")
+            with Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            ) as bar:
+                task = bar.add_task("regrading patients", total=None)
+                report = regrade(
+                    registry,
+                    progress=lambda done, total: bar.update(task, completed=done, total=total),
+                )
+        except CartwatchError as exc:
+            raise fail(str(exc)) from None
+        data = report.to_dict()
+        if as_json:
+            sys.stdout.write(json.dumps(data, indent=2) + "\n")
+            return
+        console.print(
+            f"regraded {data['assessments']} assessments of {data['patients']} patients; "
+            f"grades changed: {data['grades_changed'] or 'none'}; "
+            f"episodes changed for {len(data['patients_with_changed_episodes'])} patients"
+        )
 
     @app.command("audit")
     def audit(

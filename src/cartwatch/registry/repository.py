@@ -719,6 +719,64 @@ class Registry:
             ).all()
             return [(r.kind, r.on_date, r.detail) for r in rows]
 
+    # --- episodes --------------------------------------------------------------------------------
+
+    def replace_episodes(
+        self, patient_ref: str, *, scale: str, episodes: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Replace the derived episodes of one patient under one scale (derived data: no audit)."""
+        now = self._clock()
+        with self._tx() as session:
+            patient = self._patient_row(session, patient_ref)
+            for old in session.scalars(
+                select(m.EpisodeRecord).where(
+                    m.EpisodeRecord.patient_id == patient.id, m.EpisodeRecord.scale == scale
+                )
+            ):
+                session.delete(old)
+            session.flush()
+            refs = {
+                i.infusion_ref: i.id
+                for i in session.scalars(
+                    select(m.Infusion).where(m.Infusion.patient_id == patient.id)
+                )
+            }
+            for e in episodes:
+                session.add(
+                    m.EpisodeRecord(
+                        patient_id=patient.id,
+                        infusion_id=refs.get(str(e.get("infusion_id"))),
+                        scale=scale,
+                        onset_at=_parse_time(e["onset_at"]),
+                        onset_day=e.get("onset_day"),
+                        max_grade=int(e["max_grade"]),
+                        max_grade_at=_parse_time(e["max_grade_at"]),
+                        resolved_at=_parse_time(e["resolved_at"]) if e.get("resolved_at") else None,
+                        duration_days=e.get("duration_days"),
+                        detail={k: _jsonable(v) for k, v in e.items()},
+                        derived_at=now,
+                    )
+                )
+
+    def episodes(
+        self, patient_ref: str | None = None, *, scale: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Stored episodes (of one patient, or of everyone) as dicts, in onset order."""
+        with self._tx() as session:
+            query = select(m.EpisodeRecord, m.Patient.patient_ref).join(
+                m.Patient, m.Patient.id == m.EpisodeRecord.patient_id
+            )
+            if patient_ref is not None:
+                query = query.where(m.Patient.patient_ref == patient_ref)
+            if scale is not None:
+                query = query.where(m.EpisodeRecord.scale == scale)
+            rows = session.execute(
+                query.where(m.Patient.deleted_at.is_(None)).order_by(
+                    m.Patient.patient_ref, m.EpisodeRecord.scale, m.EpisodeRecord.onset_at
+                )
+            ).all()
+            return [{**row.detail, "patient_id": ref, "scale": row.scale} for row, ref in rows]
+
     # --- audit ---------------------------------------------------------------------------------
 
     def audit_trail(self, patient_ref: str) -> list[AuditView]:
@@ -757,6 +815,12 @@ class Registry:
 
         with self._tx() as session:
             return int(session.scalar(select(func.count()).select_from(m.AuditEntry)) or 0)
+
+
+def _parse_time(value: Any) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return _require_utc("time", value)
+    return _require_utc("time", dt.datetime.fromisoformat(str(value).replace("Z", "+00:00")))
 
 
 def _ref(name: str, value: str) -> str:

@@ -17,10 +17,12 @@ from typing import Any
 from cartwatch.assessment import Assessment, DeathCause, Hypotension, OxygenDevice, VasopressorAgent
 from cartwatch.grading.crs.common import (
     FEVER_C,
+    TRANSAMINITIS_TERMS,
     crs_established,
     death_domain,
     fever_attributed,
     fever_now,
+    organ_toxicity,
     organ_toxicity_ignored,
     oxygen_device,
     temperature,
@@ -35,7 +37,7 @@ from cartwatch.grading.engine import (
     flag_input,
     fmt,
 )
-from cartwatch.grading.registry import ScaleInfo, register
+from cartwatch.grading.registry import ScaleInfo, ScaleOption, register
 from cartwatch.grading.result import GradeResult
 from cartwatch.references import cite
 
@@ -44,17 +46,75 @@ SCALE_ID = "astct_crs"
 # [LEE2019] Table 1 footnote: low-flow nasal cannula is ≤6 L/min; high-flow is >6 L/min.
 LOW_FLOW_MAX_L_MIN = 6.0
 
+MASKED_FEVER_OPTION = ScaleOption(
+    name="masked_fever_trigger",
+    default="antipyretic_or_anticytokine",
+    choices=("antipyretic_or_anticytokine", "tocilizumab_or_steroids"),
+    meaning="D10: fever stops being required after 'antipyretic or anticytokine therapy such as "
+    "tocilizumab or steroids' (ASTCT wording, default) or only after tocilizumab or steroids "
+    "(SITC 2020 wording; reads anticytokine_agents)",
+)
+VASOPRESSIN_OPTION = ScaleOption(
+    name="vasopressin_counts_as_vasopressor",
+    default="no",
+    choices=("no", "yes"),
+    meaning="D9: ASTCT excludes vasopressin when counting 'multiple vasopressors' (default no); "
+    "yes counts it as Lee 2014 does",
+)
+NIV_OPTION = ScaleOption(
+    name="niv_grade",
+    default="4",
+    choices=("4", "3"),
+    meaning="D6: CPAP/BiPAP are positive pressure, grade 4 (ASTCT, default); 3 follows the seed "
+    "001 table's grade-3 row (non-invasive ventilation)",
+)
+ORGAN_OPTION = ScaleOption(
+    name="organ_toxicity_rule",
+    default="excluded",
+    choices=("excluded", "sitc2020"),
+    meaning="D7/D19: organ toxicities do not influence the ASTCT grade (default); sitc2020 adds "
+    "the SITC 2020 table's examples (grade 2 creatinine or grade 3 transaminitis → 2; grade 3 "
+    "creatinine or grade 4 transaminitis → 3; grade 4 organ toxicity → 4)",
+)
+STEROID_OR_TOCILIZUMAB = frozenset(
+    {
+        "tocilizumab",
+        "siltuximab",
+        "dexamethasone",
+        "methylprednisolone",
+        "prednisone",
+        "prednisolone",
+        "hydrocortisone",
+        "steroid",
+        "steroids",
+        "corticosteroid",
+        "corticosteroids",
+    }
+)
+
 # Gate levels of the fever domain.
 NO_FEVER = 0
 MASKED_FEVER = 1  # ASTCT-CRS-02: established CRS after antipyretic/anti-cytokine therapy
 FEVER = 2
 
-antipyretic_given = Input(
-    name="antipyretic",
-    read=flag_input(
-        "antipyretic_or_anticytokine_given", lambda a: a.antipyretic_or_anticytokine_given
-    ),
+_antipyretic_flag = flag_input(
+    "antipyretic_or_anticytokine_given", lambda a: a.antipyretic_or_anticytokine_given
 )
+
+
+def read_masking_treatment(a: Assessment, options: Options) -> Possible:
+    """Whether treatment given since CRS onset lifts the fever requirement (ASTCT-CRS-02, D10)."""
+    if options["masked_fever_trigger"] == "antipyretic_or_anticytokine":
+        return _antipyretic_flag(a, options)
+    if a.anticytokine_agents is not None:
+        agents = {x.strip().lower() for x in a.anticytokine_agents}
+        return Possible(values=(bool(agents & STEROID_OR_TOCILIZUMAB),))
+    if a.antipyretic_or_anticytokine_given is False:
+        return Possible(values=(False,))
+    return Possible(values=(False, True), missing=("anticytokine_agents",))
+
+
+antipyretic_given = Input(name="antipyretic", read=read_masking_treatment)
 
 
 def fever_rule(values: Mapping[str, Any], options: Options) -> Finding:
@@ -77,12 +137,18 @@ def fever_rule(values: Mapping[str, Any], options: Options) -> Finding:
 
 
 def read_hypotension(a: Assessment, options: Options) -> Possible:
-    """ASTCT hypotension class; a recorded vasopressor list decides the non-vasopressin count."""
+    """ASTCT hypotension class; a recorded vasopressor list decides the count.
+
+    Vasopressin is left out of the count (ASTCT) unless ``vasopressin_counts_as_vasopressor``.
+    """
+    counts_vasopressin = options["vasopressin_counts_as_vasopressor"] == "yes"
     if a.vasopressors:
-        others = {v.agent for v in a.vasopressors} - {VasopressorAgent.VASOPRESSIN}
+        kinds = {v.agent for v in a.vasopressors}
+        others = kinds - {VasopressorAgent.VASOPRESSIN}
+        counted = kinds if counts_vasopressin else others
         if not others:
             return Possible(values=(Hypotension.VASOPRESSIN_ONLY,))
-        if len(others) == 1:
+        if len(counted) == 1:
             return Possible(values=(Hypotension.VASOPRESSOR_SINGLE,))
         return Possible(values=(Hypotension.VASOPRESSOR_MULTIPLE,))
     hyp = a.hypotension
@@ -98,6 +164,14 @@ def read_hypotension(a: Assessment, options: Options) -> Possible:
             values=(Hypotension.VASOPRESSOR_SINGLE, Hypotension.VASOPRESSOR_MULTIPLE),
             missing=("vasopressors",),
         )
+    if counts_vasopressin and hyp is Hypotension.VASOPRESSOR_SINGLE:
+        if a.vasopressin is None:
+            return Possible(
+                values=(Hypotension.VASOPRESSOR_SINGLE, Hypotension.VASOPRESSOR_MULTIPLE),
+                missing=("vasopressin",),
+            )
+        if a.vasopressin:
+            return Possible(values=(Hypotension.VASOPRESSOR_MULTIPLE,))
     return Possible(values=(hyp,))
 
 
@@ -152,13 +226,41 @@ def hypoxia_rule(values: Mapping[str, Any], options: Options) -> Finding:
         return Finding(3, "hypoxia: high-flow nasal cannula → grade 3")
     if device in (OxygenDevice.FACEMASK, OxygenDevice.NON_REBREATHER, OxygenDevice.VENTURI):
         return Finding(3, f"hypoxia: {device.value.replace('_', ' ')}{flow_words} → grade 3")
-    return Finding(4, f"hypoxia: positive pressure ({device.value.replace('_', ' ')}) → grade 4")
+    grade = (
+        3
+        if options["niv_grade"] == "3" and device is not OxygenDevice.MECHANICAL_VENTILATION
+        else 4
+    )
+    return Finding(
+        grade, f"hypoxia: positive pressure ({device.value.replace('_', ' ')}) → grade {grade}"
+    )
 
 
 oxygen_flow = Input(
     name="flow",
     read=lambda a, options: Possible(values=(a.oxygen.flow_l_min if a.oxygen else None,)),
 )
+
+SITC_CREATININE_TERMS = frozenset({"creatinine_increased", "acute_kidney_injury"})
+
+
+def organ_rule(values: Mapping[str, Any], options: Options) -> Finding:
+    """D19: the SITC 2020 CRS table's organ-toxicity examples, when selected (default: none)."""
+    if options["organ_toxicity_rule"] == "excluded":
+        return Finding(0, "")
+    best = Finding(0, "")
+    for term, g in values["organ"]:
+        level = 0
+        if g == 4 and term not in TRANSAMINITIS_TERMS:
+            level = 4
+        elif term in SITC_CREATININE_TERMS and g in (2, 3):
+            level = g
+        elif term in TRANSAMINITIS_TERMS and g in (3, 4):
+            level = g - 1
+        if level > best.level:
+            best = Finding(level, f"grade {g} {term} (SITC 2020 table) → grade {level}")
+    return best
+
 
 DOMAINS = (
     Domain(
@@ -172,6 +274,7 @@ DOMAINS = (
         rule=hypotension_rule,
     ),
     Domain(name="hypoxia", inputs=(oxygen_device, oxygen_flow), rule=hypoxia_rule),
+    Domain(name="organ", inputs=(organ_toxicity,), rule=organ_rule),
     death_domain(DeathCause.CRS, "ASTCT-CRS-06"),
 )
 
@@ -187,7 +290,7 @@ def combine(levels: Mapping[str, int], options: Options) -> int:
     gate = levels["fever"]
     if gate == NO_FEVER:
         return 0
-    worst = max(levels["hypotension"], levels["hypoxia"])
+    worst = max(levels["hypotension"], levels["hypoxia"], levels["organ"])
     return max(1, worst) if gate == FEVER else worst
 
 
@@ -201,7 +304,9 @@ def explain(grade: int, known: Mapping[str, Finding], options: Options) -> tuple
             lines.append("no hypotension and no hypoxia → no grade-defining feature")
         return tuple(lines)
     setting = [
-        f.says for n, f in known.items() if n in ("hypotension", "hypoxia") and f.level == grade
+        f.says
+        for n, f in known.items()
+        if n in ("hypotension", "hypoxia", "organ") and f.level == grade
     ]
     if setting:
         lines.extend(setting)
@@ -211,6 +316,8 @@ def explain(grade: int, known: Mapping[str, Finding], options: Options) -> tuple
 
 
 def ignored(a: Assessment, options: Options) -> tuple[str, ...]:
+    if options["organ_toxicity_rule"] == "sitc2020":
+        return ()
     return organ_toxicity_ignored(a, "ASTCT-CRS-05")
 
 
@@ -224,9 +331,13 @@ SCALE = TableScale(
 )
 
 
-def grade_crs(assessment: Assessment) -> GradeResult:
-    """Grade CRS by the ASTCT 2019 consensus ([LEE2019] Table 1)."""
-    return SCALE.evaluate(assessment, {})
+OPTIONS = (MASKED_FEVER_OPTION, VASOPRESSIN_OPTION, NIV_OPTION, ORGAN_OPTION)
+DEFAULTS = {o.name: o.default for o in OPTIONS}
+
+
+def grade_crs(assessment: Assessment, **options: str) -> GradeResult:
+    """Grade CRS by the ASTCT 2019 consensus ([LEE2019] Table 1); options select D6/D7/D9/D10."""
+    return SCALE.evaluate(assessment, {**DEFAULTS, **options})
 
 
 register(
@@ -237,6 +348,7 @@ register(
         kind="grade",
         reference_keys=("LEE2019",),
         evaluate=SCALE.evaluate,
+        options=OPTIONS,
         inputs=(
             "temperature_c",
             "fever_attributable_to_other_cause",

@@ -61,6 +61,14 @@ PEDIATRIC_AGE_RULE = ScaleOption(
     "and under (NCIt C188936) — disagreement D1",
 )
 
+CAPD_BAND_OPTION = ScaleOption(
+    name="capd_low_band",
+    default="astct_1_8",
+    choices=("astct_1_8", "lt9"),
+    meaning="D2: the CAPD row reads '1–8' for grades 1–2 (default; CAPD 0 gives no ICANS) or "
+    "'<9' (the MDedge paraphrase; CAPD 0 counts as grade 1)",
+)
+
 ICE = "ice"
 CAPD = "capd"
 
@@ -162,8 +170,10 @@ def encephalopathy_rule(values: Mapping[str, Any], options: Options) -> Finding:
         return Finding(4, "unable to perform CAPD → grade 4")
     if capd >= CAPD_GRADE3_MIN:
         return Finding(3, f"CAPD {capd} (≥{CAPD_GRADE3_MIN}) → grade 3")
-    if capd >= CAPD_GRADE1_MIN:
-        return Finding(1, f"CAPD {capd} (1–8) → grade 1 (grade 2 with depressed consciousness)")
+    low = 0 if options["capd_low_band"] == "lt9" else CAPD_GRADE1_MIN
+    if capd >= low:
+        band = "<9" if low == 0 else "1–8"
+        return Finding(1, f"CAPD {capd} ({band}) → grade 1 (grade 2 with depressed consciousness)")
     return Finding(0, "CAPD 0: no delirium features")
 
 
@@ -362,9 +372,16 @@ SCALE = TableScale(
 )
 
 
-def grade_icans(assessment: Assessment, *, pediatric_age_rule: str = "astct_lt12") -> GradeResult:
+def grade_icans(
+    assessment: Assessment,
+    *,
+    pediatric_age_rule: str = "astct_lt12",
+    capd_low_band: str = "astct_1_8",
+) -> GradeResult:
     """Grade ICANS by the ASTCT 2019 consensus ([LEE2019] Tables 4-6; CAPD [TRAUBE2014])."""
-    return SCALE.evaluate(assessment, {"pediatric_age_rule": pediatric_age_rule})
+    return SCALE.evaluate(
+        assessment, {"pediatric_age_rule": pediatric_age_rule, "capd_low_band": capd_low_band}
+    )
 
 
 def ice_score(*, orientation: int, naming: int, commands: int, writing: int, attention: int) -> int:
@@ -380,7 +397,7 @@ register(
         kind="grade",
         reference_keys=("LEE2019", "TRAUBE2014", "NCIT_C188936"),
         evaluate=SCALE.evaluate,
-        options=(PEDIATRIC_AGE_RULE,),
+        options=(PEDIATRIC_AGE_RULE, CAPD_BAND_OPTION),
         inputs=(
             "age_years",
             "developmental_delay",
