@@ -23,7 +23,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from cartwatch.assessment import Assessment
 from cartwatch.grading.result import GradeResult, Status, not_applicable
@@ -64,12 +64,35 @@ class Possible:
 Reader = Callable[[Assessment, Options], Possible]
 
 
+ColumnKind = Literal["enum", "bool", "number", "integer", "present", "absent", "ice_range", "ice4"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Column:
+    """A contract field a domain reads, declared for the columnar engine (pure data).
+
+    ``number``/``integer`` fields list the thresholds the domain's rule compares them with (the
+    same named constants); every value between two thresholds grades alike, which the columnar
+    engine relies on and a property test checks. ``present`` reads only whether a text field is
+    charted; ``absent`` marks a list or mapping field the columnar engine does not take (the
+    column must be missing or null); ``ice_range`` is the ICE items read as a total range and
+    ``ice4`` the four items CARTOX-10 shares with ICE.
+    """
+
+    path: str
+    kind: ColumnKind
+    thresholds: tuple[float, ...] = ()
+    enum: type[StrEnum] | None = None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Input:
-    """One value a domain's rule reads, named for the rule's keyword."""
+    """One value a domain's rule reads, named for the rule's keyword; ``columns`` are the
+    contract fields its reader touches (declared for the columnar engine)."""
 
     name: str
     read: Reader
+    columns: tuple[Column, ...] = ()
 
 
 Rule = Callable[[Mapping[str, Any], Options], Finding]
@@ -82,6 +105,15 @@ class Domain:
     name: str
     inputs: tuple[Input, ...]
     rule: Rule
+
+    @property
+    def columns(self) -> tuple[Column, ...]:
+        """Every contract field the domain's readers touch (once each)."""
+        seen: dict[str, Column] = {}
+        for item in self.inputs:
+            for column in item.columns:
+                seen.setdefault(column.path, column)
+        return tuple(seen.values())
 
 
 Combine = Callable[[Mapping[str, int], Options], int]

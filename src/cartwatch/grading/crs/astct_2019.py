@@ -28,6 +28,7 @@ from cartwatch.grading.crs.common import (
     temperature,
 )
 from cartwatch.grading.engine import (
+    Column,
     Domain,
     Finding,
     Input,
@@ -114,7 +115,14 @@ def read_masking_treatment(a: Assessment, options: Options) -> Possible:
     return Possible(values=(False, True), missing=("anticytokine_agents",))
 
 
-antipyretic_given = Input(name="antipyretic", read=read_masking_treatment)
+antipyretic_given = Input(
+    name="antipyretic",
+    read=read_masking_treatment,
+    columns=(
+        Column(path="antipyretic_or_anticytokine_given", kind="bool"),
+        Column(path="anticytokine_agents", kind="absent"),
+    ),
+)
 
 
 def fever_rule(values: Mapping[str, Any], options: Options) -> Finding:
@@ -239,6 +247,7 @@ def hypoxia_rule(values: Mapping[str, Any], options: Options) -> Finding:
 oxygen_flow = Input(
     name="flow",
     read=lambda a, options: Possible(values=(a.oxygen.flow_l_min if a.oxygen else None,)),
+    columns=(Column(path="oxygen.flow_l_min", kind="number", thresholds=(LOW_FLOW_MAX_L_MIN,)),),
 )
 
 SITC_CREATININE_TERMS = frozenset({"creatinine_increased", "acute_kidney_injury"})
@@ -270,7 +279,17 @@ DOMAINS = (
     ),
     Domain(
         name="hypotension",
-        inputs=(Input(name="hypotension", read=read_hypotension),),
+        inputs=(
+            Input(
+                name="hypotension",
+                read=read_hypotension,
+                columns=(
+                    Column(path="hypotension", kind="enum", enum=Hypotension),
+                    Column(path="vasopressin", kind="bool"),
+                    Column(path="vasopressors", kind="absent"),
+                ),
+            ),
+        ),
         rule=hypotension_rule,
     ),
     Domain(name="hypoxia", inputs=(oxygen_device, oxygen_flow), rule=hypoxia_rule),
@@ -291,7 +310,7 @@ def combine(levels: Mapping[str, int], options: Options) -> int:
     if gate == NO_FEVER:
         return 0
     worst = max(levels["hypotension"], levels["hypoxia"], levels["organ"])
-    return max(1, worst) if gate == FEVER else worst
+    return max(1, worst) if gate >= FEVER else worst
 
 
 def explain(grade: int, known: Mapping[str, Finding], options: Options) -> tuple[str, ...]:

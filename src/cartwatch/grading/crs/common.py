@@ -20,6 +20,7 @@ from cartwatch.assessment import (
     VasopressorAgent,
 )
 from cartwatch.grading.engine import (
+    Column,
     Domain,
     Finding,
     Input,
@@ -104,6 +105,7 @@ TEMPERATURE_CANDIDATES = number_candidates((FEVER_C,), *TEMPERATURE_RANGE_C)
 temperature = Input(
     name="temperature_c",
     read=recorded("temperature_c", lambda a: a.temperature_c, TEMPERATURE_CANDIDATES),
+    columns=(Column(path="temperature_c", kind="number", thresholds=(FEVER_C,)),),
 )
 fever_attributed = Input(
     name="attributed",
@@ -112,14 +114,17 @@ fever_attributed = Input(
         lambda a: a.fever_attributable_to_other_cause,
         default=False,
     ),
+    columns=(Column(path="fever_attributable_to_other_cause", kind="bool"),),
 )
 crs_established = Input(
     name="established",
     read=flag_input("crs_previously_established", lambda a: a.crs_previously_established),
+    columns=(Column(path="crs_previously_established", kind="bool"),),
 )
 clinician_diagnosis = Input(
     name="diagnosis",
     read=flag_input("clinician_diagnosis_crs", lambda a: a.clinician_diagnosis_crs),
+    columns=(Column(path="clinician_diagnosis_crs", kind="bool"),),
 )
 
 
@@ -187,7 +192,7 @@ def fever_gated_most_severe(levels: Mapping[str, int], options: Options) -> int:
     if gate == CRS_ABSENT:
         return 0
     others = max(lv for name, lv in levels.items() if name != "crs_present")
-    return max(1, others) if gate == CRS_WITH_FEVER else others
+    return max(1, others) if gate >= CRS_WITH_FEVER else others
 
 
 # --------------------------------------------------------------------------------------------
@@ -209,6 +214,7 @@ def death_domain(cause: DeathCause, rule_id: str) -> Domain:
             Input(
                 name="death",
                 read=assumed_input("death_due_to", lambda a: a.death_due_to, default=None),
+                columns=(Column(path="death_due_to", kind="enum", enum=DeathCause),),
             ),
         ),
         rule=rule,
@@ -327,7 +333,17 @@ def read_vasopressor_load(a: Assessment, options: Options) -> Possible:
     return Possible(values=_loads(None, None), missing=dose_missing)
 
 
-vasopressor_load = Input(name="load", read=read_vasopressor_load)
+VASOPRESSOR_COLUMNS = (
+    Column(path="hypotension", kind="enum", enum=Hypotension),
+    Column(path="vasopressin", kind="bool"),
+    Column(path="vasopressors", kind="absent"),
+    Column(path="weight_kg", kind="number"),
+)
+vasopressor_load = Input(
+    name="load",
+    read=read_vasopressor_load,
+    columns=VASOPRESSOR_COLUMNS,
+)
 
 
 def read_vasopressor_hours(a: Assessment, options: Options) -> Possible:
@@ -341,7 +357,11 @@ def read_vasopressor_hours(a: Assessment, options: Options) -> Possible:
     return Possible(values=candidates, missing=("vasopressors",))
 
 
-vasopressor_hours = Input(name="hours", read=read_vasopressor_hours)
+vasopressor_hours = Input(
+    name="hours",
+    read=read_vasopressor_hours,
+    columns=(Column(path="vasopressors", kind="absent"),),
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -351,11 +371,13 @@ vasopressor_hours = Input(name="hours", read=read_vasopressor_hours)
 oxygen_device = Input(
     name="device",
     read=enum_input("oxygen.device", lambda a: a.oxygen.device if a.oxygen else None, OxygenDevice),
+    columns=(Column(path="oxygen.device", kind="enum", enum=OxygenDevice),),
 )
 FIO2_CANDIDATES = number_candidates((FIO2_HIGH,), *FIO2_RANGE)
 oxygen_fio2 = Input(
     name="fio2",
     read=recorded("oxygen.fio2", lambda a: a.oxygen.fio2 if a.oxygen else None, FIO2_CANDIDATES),
+    columns=(Column(path="oxygen.fio2", kind="number", thresholds=(FIO2_HIGH,)),),
 )
 
 
@@ -414,6 +436,7 @@ organ_toxicity = Input(
         note="organ_toxicity_ctcae not recorded: taken as no organ toxicity; a charted CTCAE "
         "organ toxicity could raise this grade",
     ),
+    columns=(Column(path="organ_toxicity_ctcae", kind="absent"),),
 )
 
 
@@ -447,6 +470,7 @@ def life_threatening_input(note: str) -> Input:
             alternatives=(True,),
             note=note,
         ),
+        columns=(Column(path="crs_life_threatening", kind="bool"),),
     )
 
 

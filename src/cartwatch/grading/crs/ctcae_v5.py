@@ -24,7 +24,16 @@ from cartwatch.grading.crs.common import (
     oxygen_fio2,
     vasopressor_load,
 )
-from cartwatch.grading.engine import Domain, Finding, Input, Options, Possible, TableScale, fmt
+from cartwatch.grading.engine import (
+    Column,
+    Domain,
+    Finding,
+    Input,
+    Options,
+    Possible,
+    TableScale,
+    fmt,
+)
 from cartwatch.grading.registry import ScaleInfo, register
 from cartwatch.grading.result import GradeResult
 from cartwatch.references import cite
@@ -87,7 +96,14 @@ DOMAINS = (
     crs_presence,
     Domain(
         name="hypotension",
-        inputs=(vasopressor_load, Input(name="life_threatening", read=read_life_threatening)),
+        inputs=(
+            vasopressor_load,
+            Input(
+                name="life_threatening",
+                read=read_life_threatening,
+                columns=(Column(path="crs_life_threatening", kind="bool"),),
+            ),
+        ),
         rule=hypotension_rule,
     ),
     Domain(name="hypoxia", inputs=(oxygen_device, oxygen_fio2), rule=hypoxia_rule),

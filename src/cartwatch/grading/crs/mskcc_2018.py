@@ -27,7 +27,16 @@ from cartwatch.grading.crs.common import (
     vasopressor_hours,
     vasopressor_load,
 )
-from cartwatch.grading.engine import Domain, Finding, Input, Options, TableScale, assumed_input, fmt
+from cartwatch.grading.engine import (
+    Column,
+    Domain,
+    Finding,
+    Input,
+    Options,
+    TableScale,
+    assumed_input,
+    fmt,
+)
 from cartwatch.grading.registry import ScaleInfo, ScaleOption, register
 from cartwatch.grading.result import GradeResult
 from cartwatch.references import cite
@@ -91,6 +100,9 @@ DOMAINS = (
                     alternatives=(True,),
                     note="hypotension_refractory_to_high_dose_vasopressors not recorded: taken "
                     "as not refractory",
+                ),
+                columns=(
+                    Column(path="hypotension_refractory_to_high_dose_vasopressors", kind="bool"),
                 ),
             ),
         ),

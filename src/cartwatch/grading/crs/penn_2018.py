@@ -27,7 +27,15 @@ from cartwatch.grading.crs.common import (
     oxygen_device,
     vasopressor_load,
 )
-from cartwatch.grading.engine import Domain, Finding, Input, Options, TableScale, assumed_input
+from cartwatch.grading.engine import (
+    Column,
+    Domain,
+    Finding,
+    Input,
+    Options,
+    TableScale,
+    assumed_input,
+)
 from cartwatch.grading.registry import ScaleInfo, register
 from cartwatch.grading.result import GradeResult
 from cartwatch.references import cite
@@ -109,6 +117,7 @@ def _flag(path: str, name: str, note: str) -> Input:
         read=assumed_input(
             path, lambda a: getattr(a, path), default=False, alternatives=(True,), note=note
         ),
+        columns=(Column(path=path, kind="bool"),),
     )
 
 

@@ -25,6 +25,7 @@ from cartwatch.assessment import (
 )
 from cartwatch.grading.crs.common import death_domain
 from cartwatch.grading.engine import (
+    Column,
     Domain,
     Finding,
     Input,
@@ -71,6 +72,26 @@ CAPD_BAND_OPTION = ScaleOption(
 
 ICE = "ice"
 CAPD = "capd"
+
+SEDATION_COLUMNS = (
+    Column(path="consciousness_attributable_to_other_cause", kind="bool"),
+    Column(path="sedation", kind="present"),
+)
+INSTRUMENT_COLUMNS = (
+    Column(path="age_years", kind="number", thresholds=(ICE_MIN_AGE_YEARS, ICE_MIN_AGE_YEARS + 1)),
+    Column(path="developmental_delay", kind="bool"),
+)
+ICE_COLUMNS = (
+    Column(path="ice", kind="ice_range"),
+    Column(path="ice_total", kind="integer"),
+    Column(path="ice_unable_unarousable", kind="bool"),
+    *SEDATION_COLUMNS,
+)
+CAPD_COLUMNS = (
+    Column(path="capd_score", kind="integer", thresholds=(CAPD_GRADE1_MIN, CAPD_GRADE3_MIN)),
+    Column(path="capd_unable", kind="bool"),
+    *SEDATION_COLUMNS,
+)
 
 
 def _uses_capd(age: float, rule: str) -> bool:
@@ -295,34 +316,63 @@ DOMAINS = (
     Domain(
         name="encephalopathy",
         inputs=(
-            Input(name="instrument", read=read_instrument),
-            Input(name="ice", read=read_ice),
-            Input(name="capd", read=read_capd),
+            Input(name="instrument", read=read_instrument, columns=INSTRUMENT_COLUMNS),
+            Input(name="ice", read=read_ice, columns=(*INSTRUMENT_COLUMNS, *ICE_COLUMNS)),
+            Input(name="capd", read=read_capd, columns=(*INSTRUMENT_COLUMNS, *CAPD_COLUMNS)),
             Input(
                 name="aphasia",
                 read=assumed_input("global_aphasia", lambda a: a.global_aphasia, default=False),
+                columns=(Column(path="global_aphasia", kind="bool"),),
             ),
         ),
         rule=encephalopathy_rule,
     ),
     Domain(
         name="consciousness",
-        inputs=(Input(name="consciousness", read=read_consciousness),),
+        inputs=(
+            Input(
+                name="consciousness",
+                read=read_consciousness,
+                columns=(
+                    Column(path="consciousness", kind="enum", enum=Consciousness),
+                    *SEDATION_COLUMNS,
+                    Column(path="global_aphasia", kind="bool"),
+                ),
+            ),
+        ),
         rule=consciousness_rule,
     ),
     Domain(
         name="seizure",
-        inputs=(Input(name="seizure", read=enum_input("seizure", lambda a: a.seizure, Seizure)),),
+        inputs=(
+            Input(
+                name="seizure",
+                read=enum_input("seizure", lambda a: a.seizure, Seizure),
+                columns=(Column(path="seizure", kind="enum", enum=Seizure),),
+            ),
+        ),
         rule=seizure_rule,
     ),
     Domain(
         name="motor",
-        inputs=(Input(name="motor", read=enum_input("motor", lambda a: a.motor, Motor)),),
+        inputs=(
+            Input(
+                name="motor",
+                read=enum_input("motor", lambda a: a.motor, Motor),
+                columns=(Column(path="motor", kind="enum", enum=Motor),),
+            ),
+        ),
         rule=motor_rule,
     ),
     Domain(
         name="icp",
-        inputs=(Input(name="icp", read=enum_input("icp_edema", lambda a: a.icp_edema, IcpEdema)),),
+        inputs=(
+            Input(
+                name="icp",
+                read=enum_input("icp_edema", lambda a: a.icp_edema, IcpEdema),
+                columns=(Column(path="icp_edema", kind="enum", enum=IcpEdema),),
+            ),
+        ),
         rule=icp_rule,
     ),
     death_domain(DeathCause.ICANS, "ASTCT-ICANS-06"),

@@ -25,6 +25,7 @@ from cartwatch.assessment import (
 )
 from cartwatch.grading.crs.common import death_domain
 from cartwatch.grading.engine import (
+    Column,
     Domain,
     Finding,
     Input,
@@ -189,21 +190,57 @@ def seizure_motor_rule(values: Mapping[str, Any], options: Options) -> Finding:
 
 DOMAINS = (
     Domain(
-        name="cartox10", inputs=(Input(name="cartox10", read=read_cartox10),), rule=cartox10_rule
+        name="cartox10",
+        inputs=(
+            Input(
+                name="cartox10",
+                read=read_cartox10,
+                columns=(
+                    Column(path="cartox10_score", kind="integer"),
+                    Column(path="cartox10_unable_obtunded", kind="bool"),
+                    Column(path="consciousness", kind="enum", enum=Consciousness),
+                    Column(path="consciousness_attributable_to_other_cause", kind="bool"),
+                    Column(path="ice", kind="ice4"),
+                ),
+            ),
+        ),
+        rule=cartox10_rule,
     ),
     Domain(
         name="icp",
         inputs=(
-            Input(name="icp", read=enum_input("icp_edema", lambda a: a.icp_edema, IcpEdema)),
-            Input(name="csf", read=read_csf),
+            Input(
+                name="icp",
+                read=enum_input("icp_edema", lambda a: a.icp_edema, IcpEdema),
+                columns=(Column(path="icp_edema", kind="enum", enum=IcpEdema),),
+            ),
+            Input(
+                name="csf",
+                read=read_csf,
+                columns=(
+                    Column(
+                        path="csf_opening_pressure_mmhg",
+                        kind="number",
+                        thresholds=(CSF_OPENING_PRESSURE_MMHG,),
+                    ),
+                ),
+            ),
         ),
         rule=icp_rule,
     ),
     Domain(
         name="seizure_motor",
         inputs=(
-            Input(name="seizure", read=read_seizure),
-            Input(name="motor", read=enum_input("motor", lambda a: a.motor, Motor)),
+            Input(
+                name="seizure",
+                read=read_seizure,
+                columns=(Column(path="seizure", kind="enum", enum=Seizure),),
+            ),
+            Input(
+                name="motor",
+                read=enum_input("motor", lambda a: a.motor, Motor),
+                columns=(Column(path="motor", kind="enum", enum=Motor),),
+            ),
         ),
         rule=seizure_motor_rule,
     ),
