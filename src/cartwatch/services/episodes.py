@@ -57,7 +57,7 @@ def derive_patient_episodes(
     report: RegradeReport | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
     """Episodes of one patient per scale (stored when ``store``); optionally regrade first."""
-    infusions, administrations, assessments, ids = patient_context(registry, patient_ref)
+    infusions, administrations, assessments, _ids = patient_context(registry, patient_ref)
     carried = ep.carry_crs_state(
         assessments=assessments, administrations=administrations, infusions=infusions
     )
@@ -80,24 +80,32 @@ def derive_patient_episodes(
                 report.grades_changed.update(changed)
                 report.assessments += 1
     out: dict[str, list[dict[str, Any]]] = {}
+    derived: dict[str, tuple[ep.Episode, ...]] = {}
+
+    def episodes_of(scale: str) -> tuple[ep.Episode, ...]:
+        if scale not in derived:
+            points = [(t, r[scale]["grade"]) for (t, _), r in zip(carried, results, strict=True)]
+            pair = ep.ICANS_CRS_PAIRING.get(scale)
+            derived[scale] = ep.derive_episodes(
+                scale=scale,
+                points=points,
+                infusions=infusions,
+                administrations=administrations,
+                crs_episodes=episodes_of(pair) if pair and pair in grade_scales else None,
+            )
+        return derived[scale]
+
     for scale in scales:
-        points = [(t, r[scale]["grade"]) for (t, _), r in zip(carried, results, strict=True)]
-        episodes = ep.derive_episodes(
-            scale=scale, points=points, infusions=infusions, administrations=administrations
-        )
-        rows = [e.to_dict() for e in episodes]
+        rows = [e.to_dict() for e in episodes_of(scale)]
         if store:
             before = registry.episodes(patient_ref, scale=scale) if report is not None else None
             registry.replace_episodes(patient_ref, scale=scale, episodes=rows)
             if report is not None and before is not None:
                 after = registry.episodes(patient_ref, scale=scale)
-                if (
-                    _episode_key(before) != _episode_key(after)
-                    and patient_ref not in report.episodes_changed
-                ):
+                moved = _episode_key(before) != _episode_key(after)
+                if moved and patient_ref not in report.episodes_changed:
                     report.episodes_changed.append(patient_ref)
         out[scale] = rows
-    del ids
     return out
 
 
