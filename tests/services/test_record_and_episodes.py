@@ -9,7 +9,6 @@ import pytest
 from cartwatch.registry.repository import Registry
 from cartwatch.services.episodes import cohort_episodes, derive_patient_episodes, regrade
 from cartwatch.services.record import record_assessment
-from tests.registry.conftest import database_url, postgres_schema_url, registry  # noqa: F401
 
 DAY0 = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
 CALM = {
