@@ -19,10 +19,12 @@ HERE = Path(__file__).resolve().parent
 
 def main(argv: list[str]) -> int:
     only = set(argv)
+    target = HERE / "results.json"
+    previous = json.loads(target.read_text(encoding="utf-8")) if target.exists() else {}
     results: dict[str, Any] = {
         "python": sys.version.split()[0],
         "machine": platform.machine(),
-        "benchmarks": {},
+        "benchmarks": dict(previous.get("benchmarks", {})),
     }
     for info in sorted(pkgutil.iter_modules([str(HERE)]), key=lambda m: m.name):
         if info.name.startswith("_") or (only and info.name not in only):
@@ -35,8 +37,8 @@ def main(argv: list[str]) -> int:
         figures = run()
         results["benchmarks"][info.name] = figures
         print(json.dumps(figures, indent=2), flush=True)
-    (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    print(f"written {HERE / 'results.json'}")
+    target.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(f"written {target}")
     return 0
 
 

@@ -159,3 +159,28 @@ def test_every_write_is_audited_once(registry: Registry) -> None:
         ("insert", "assessment"),
         ("insert", "administration"),
     ]
+
+
+def test_indications_and_lymphodepletion(registry: Registry) -> None:
+    _patient(registry)
+    registry.add_indication("P-0001", disease="SLE", category="autoimmune", disease_group="lupus")
+    registry.add_indication("P-0001", disease="SLE", category="autoimmune", disease_group="lupus")
+    assert [i["disease"] for i in registry.indications("P-0001")] == ["SLE"]
+    with pytest.raises(InvalidInput, match="autoimmune"):
+        registry.add_indication("P-0001", disease="DLBCL", category="lymphoma")
+    registry.add_infusion("P-0001", infusion_ref="I1", infused_at=T0)
+    registry.add_lymphodepletion(
+        "P-0001",
+        regimen="Flu/Cy",
+        started_on=dt.date(2026, 2, 25),
+        days=3,
+        fludarabine_mg_m2_day=30,
+        cyclophosphamide_mg_m2_day=500,
+        infusion_ref="I1",
+    )
+    with pytest.raises(NotFound):
+        registry.add_lymphodepletion(
+            "P-0001", regimen="Flu/Cy", started_on=dt.date(2026, 2, 25), infusion_ref="I9"
+        )
+    entities = [e.entity for e in registry.audit_trail("P-0001")]
+    assert entities.count("indication") == 1 and entities.count("lymphodepletion") == 1

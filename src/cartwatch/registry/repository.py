@@ -35,6 +35,7 @@ PATIENT_FIELDS = (
     "centre",
 )
 SEXES = ("female", "male")
+INDICATION_CATEGORIES = ("haematological", "autoimmune")
 
 
 def utc_now() -> dt.datetime:
@@ -332,6 +333,132 @@ class Registry:
                 entity="patient",
                 patient_id=row.id,
                 before=before,
+            )
+
+    # --- indications and lymphodepletion ---------------------------------------------------
+
+    def add_indication(
+        self,
+        patient_ref: str,
+        *,
+        disease: str,
+        category: str,
+        disease_group: str | None = None,
+        diagnosed_on: dt.date | None = None,
+    ) -> None:
+        """Record why the patient receives CAR-T (haematological or autoimmune disease)."""
+        if category not in INDICATION_CATEGORIES:
+            raise InvalidValue(
+                f"`category={category}` is not one of: {', '.join(INDICATION_CATEGORIES)}",
+                field="category",
+                value=category,
+                expected=", ".join(INDICATION_CATEGORIES),
+            )
+        name = disease.strip()
+        if not name:
+            raise InvalidValue(
+                "`disease` is empty", field="disease", value=disease, expected="a disease"
+            )
+        with self._tx() as session:
+            patient = self._patient_row(session, patient_ref)
+            existing = session.scalar(
+                select(m.Indication).where(
+                    m.Indication.patient_id == patient.id, m.Indication.disease == name
+                )
+            )
+            if existing is not None:
+                return
+            row = m.Indication(
+                patient_id=patient.id,
+                disease=name,
+                category=category,
+                disease_group=disease_group,
+                diagnosed_on=diagnosed_on,
+            )
+            self._stamp(row)
+            session.add(row)
+            self._audit(
+                session, action="insert", row=row, entity="indication", patient_id=patient.id
+            )
+
+    def indications(self, patient_ref: str) -> list[dict[str, Any]]:
+        with self._tx() as session:
+            patient = self._patient_row(session, patient_ref)
+            rows = session.scalars(
+                select(m.Indication).where(
+                    m.Indication.patient_id == patient.id, m.Indication.deleted_at.is_(None)
+                )
+            ).all()
+            return [
+                {
+                    "disease": r.disease,
+                    "category": r.category,
+                    "disease_group": r.disease_group,
+                    "diagnosed_on": _jsonable(r.diagnosed_on),
+                }
+                for r in rows
+            ]
+
+    def add_lymphodepletion(
+        self,
+        patient_ref: str,
+        *,
+        regimen: str,
+        started_on: dt.date,
+        days: int | None = None,
+        fludarabine_mg_m2_day: float | None = None,
+        cyclophosphamide_mg_m2_day: float | None = None,
+        infusion_ref: str | None = None,
+    ) -> None:
+        """Record the lymphodepleting regimen (optionally tied to an infusion)."""
+        for name, value in (
+            ("fludarabine_mg_m2_day", fludarabine_mg_m2_day),
+            ("cyclophosphamide_mg_m2_day", cyclophosphamide_mg_m2_day),
+        ):
+            if value is not None and not 0 <= value <= 5000:
+                raise InvalidValue(
+                    f"`{name}={value}` is implausible; expected 0–5000 mg/m²/day",
+                    field=name,
+                    value=value,
+                    expected="0–5000 mg/m²/day",
+                )
+        with self._tx() as session:
+            patient = self._patient_row(session, patient_ref)
+            infusion_id = None
+            if infusion_ref is not None:
+                infusion_id = session.scalar(
+                    select(m.Infusion.id).where(
+                        m.Infusion.patient_id == patient.id, m.Infusion.infusion_ref == infusion_ref
+                    )
+                )
+                if infusion_id is None:
+                    raise NotFound(
+                        f"no infusion `{infusion_ref}` of `{patient_ref}`",
+                        field="infusion_ref",
+                        value=infusion_ref,
+                    )
+            existing = session.scalar(
+                select(m.Lymphodepletion).where(
+                    m.Lymphodepletion.patient_id == patient.id,
+                    m.Lymphodepletion.started_on == started_on,
+                    m.Lymphodepletion.regimen == regimen,
+                )
+            )
+            if existing is not None:
+                return
+            row = m.Lymphodepletion(
+                patient_id=patient.id,
+                infusion_id=infusion_id,
+                regimen=regimen,
+                started_on=started_on,
+                days=days,
+                fludarabine_mg_m2_day=fludarabine_mg_m2_day,
+                cyclophosphamide_mg_m2_day=cyclophosphamide_mg_m2_day,
+            )
+            self._stamp(row)
+            session.add(row)
+            self._audit(
+                session, action="insert", row=row, entity="lymphodepletion", patient_id=patient.id
             )
 
     # --- products and infusions ------------------------------------------------------------
