@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -18,10 +19,6 @@ from cartwatch.errors import CartwatchError
 
 console = Console(highlight=False)
 db_app = typer.Typer(help="The registry database.", no_args_is_help=True)
-
-
-def _url(database: str | None) -> str | None:
-    return database
 
 
 @db_app.command("upgrade")
@@ -42,6 +39,68 @@ def upgrade(
 def register(app: typer.Typer) -> None:
     """Add ``db``, ``audit`` and ``regrade`` to the main app."""
     app.add_typer(db_app, name="db")
+
+    @app.command("report")
+    def report_command(
+        out: Path = typer.Option(
+            Path("cartwatch-report"), "--out", help="folder for CSV and figures"
+        ),
+        by: str = typer.Option(
+            None, "--by", help="group rows by: product, disease, category, age_band …"
+        ),
+        disease: list[str] = typer.Option([], "--disease", help="keep these diseases"),
+        category: str = typer.Option(None, "--category", help="haematological or autoimmune"),
+        product: list[str] = typer.Option([], "--product", help="keep these products"),
+        target: str = typer.Option(None, "--target", help="keep products with this target"),
+        costim: str = typer.Option(None, "--costim", help="keep this costimulatory domain"),
+        infused_from: str = typer.Option(
+            None, "--from", help="first infusion on or after (YYYY-MM-DD)"
+        ),
+        infused_to: str = typer.Option(
+            None, "--to", help="first infusion on or before (YYYY-MM-DD)"
+        ),
+        age_band: str = typer.Option(None, "--age-band", help="<12, 12–17, 18–39, 40–64, ≥65"),
+        name: str = typer.Option("all patients", "--name", help="the cohort's name"),
+        database: str = typer.Option(None, "--database", help="database URL"),
+    ) -> None:
+        """The tables and figures of a CAR-T paper for one cohort of the registry."""
+        import datetime as dt
+
+        from cartwatch.registry.repository import Registry
+        from cartwatch.services.cohort import CohortFilter, build_cohort, write_report
+
+        try:
+            chosen = CohortFilter(
+                name=name,
+                disease=tuple(disease),
+                category=category,
+                product=tuple(product),
+                target=target,
+                costimulatory_domain=costim,
+                infused_from=dt.date.fromisoformat(infused_from) if infused_from else None,
+                infused_to=dt.date.fromisoformat(infused_to) if infused_to else None,
+                age_band=age_band,
+            )
+            data = build_cohort(Registry.open(database, actor="report"), chosen)
+            if by is not None and by not in data.patients.columns:
+                raise fail(
+                    f"--by {by} is not a cohort column; try product, disease, category, age_band"
+                )
+            written = write_report(data, out, group_by=by)
+        except ValueError as exc:
+            raise fail(str(exc)) from None
+        from cartwatch.analytics.incidence import format_table_one, table_one
+
+        table = format_table_one(
+            table_one(data.patients, group_by=by, response_column="best_response")
+        )
+        rich_table = Table(title=f"{name}: {data.patients.height} patients")
+        for column in table.columns:
+            rich_table.add_column(column)
+        for row in table.iter_rows():
+            rich_table.add_row(*(str(v) for v in row))
+        console.print(rich_table)
+        console.print(f"{len(written)} files written to {out}/")
 
     @app.command("regrade")
     def regrade_command(

@@ -494,6 +494,19 @@ class Registry:
             self._audit(session, action="insert", row=row, entity="product", patient_id=None)
             return row.id
 
+    def products(self) -> dict[str, dict[str, Any]]:
+        """Every product by name: targets, costimulatory domain, origin."""
+        with self._tx() as session:
+            rows = session.scalars(select(m.Product)).all()
+            return {
+                r.name: {
+                    "targets": list(r.targets),
+                    "costimulatory_domain": r.costimulatory_domain,
+                    "origin": r.origin,
+                }
+                for r in rows
+            }
+
     def add_infusion(
         self,
         patient_ref: str,

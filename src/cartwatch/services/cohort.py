@@ -1,0 +1,333 @@
+"""Cohorts from the registry: selection, the per-patient frame the analytics read, and the report.
+
+A cohort is one row per patient (the columns ``cartwatch.analytics`` expects), selected by
+disease, indication category, product, target, costimulatory domain, infusion dates and age band.
+Maximum grades come from the stored grades of assessments after the first infusion (null when no
+assessment was gradeable: "not assessable" is never merged with grade 0); treatments from the
+administrations after the first infusion; survival and competing-risk times from the outcomes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from cartwatch import episodes as ep
+from cartwatch.errors import InvalidValue
+from cartwatch.registry.repository import Registry
+
+COHORT_SCALES = (
+    "astct_crs",
+    "astct_icans",
+    "lee2014_crs",
+    "cartox_crs",
+    "penn_crs",
+    "mskcc_crs",
+    "ctcae5_crs",
+    "cartox_cres",
+)
+CRS_SCALES = ("astct_crs", "lee2014_crs", "cartox_crs", "penn_crs", "mskcc_crs", "ctcae5_crs")
+ICANS_SCALES = ("astct_icans", "cartox_cres")
+RESPONSE_ORDER = ("sCR", "CR", "CRi", "VGPR", "PR", "MR", "SD", "PD", "NE")
+AGE_BANDS = (
+    (0, 12, "<12"),
+    (12, 18, "12–17"),
+    (18, 40, "18–39"),
+    (40, 65, "40–64"),
+    (65, 200, "≥65"),
+)
+STEROIDS = ep.DrugClass.CORTICOSTEROID
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CohortFilter:
+    """Which patients a cohort holds (every given criterion must match)."""
+
+    name: str = "all patients"
+    disease: tuple[str, ...] = ()
+    category: str | None = None
+    product: tuple[str, ...] = ()
+    target: str | None = None
+    costimulatory_domain: str | None = None
+    infused_from: dt.date | None = None
+    infused_to: dt.date | None = None
+    age_band: str | None = None
+
+    def __post_init__(self) -> None:
+        bands = [b[2] for b in AGE_BANDS]
+        if self.age_band is not None and self.age_band not in bands:
+            raise InvalidValue(
+                f"`age_band={self.age_band}` is not one of: {', '.join(bands)}",
+                field="age_band",
+                value=self.age_band,
+                expected=", ".join(bands),
+            )
+        if self.category is not None and self.category not in ("haematological", "autoimmune"):
+            raise InvalidValue(
+                f"`category={self.category}` is not haematological or autoimmune",
+                field="category",
+                value=self.category,
+                expected="haematological, autoimmune",
+            )
+
+    def keeps(self, row: dict[str, Any]) -> bool:
+        checks = [
+            not self.disease or row["disease"] in self.disease,
+            self.category is None or row["category"] == self.category,
+            not self.product or row["product"] in self.product,
+            self.target is None or self.target in (row["targets"] or ()),
+            self.costimulatory_domain is None
+            or row["costimulatory_domain"] == self.costimulatory_domain,
+            self.infused_from is None
+            or (row["infusion_date"] is not None and row["infusion_date"] >= self.infused_from),
+            self.infused_to is None
+            or (row["infusion_date"] is not None and row["infusion_date"] <= self.infused_to),
+            self.age_band is None or row["age_band"] == self.age_band,
+        ]
+        return all(checks)
+
+
+@dataclass(slots=True)
+class CohortData:
+    """The frames of one cohort: patients, episodes, daily grades, treatments."""
+
+    patients: pl.DataFrame
+    episodes: pl.DataFrame
+    daily: pl.DataFrame
+    treatments: pl.DataFrame
+    follow_up: pl.DataFrame
+    cohort_filter: CohortFilter = field(default_factory=CohortFilter)
+
+
+def _age_band(age: float | None) -> str | None:
+    if age is None:
+        return None
+    return next(label for low, high, label in AGE_BANDS if low <= age < high)
+
+
+def _days(at: dt.datetime, day0: dt.datetime) -> float:
+    return (at - day0).total_seconds() / 86400.0
+
+
+def build_cohort(
+    registry: Registry,
+    cohort_filter: CohortFilter | None = None,
+    *,
+    scales: Sequence[str] = COHORT_SCALES,
+) -> CohortData:
+    """The per-patient frame and its companions for every patient the filter keeps."""
+    chosen = cohort_filter or CohortFilter()
+    products = registry.products()
+    rows: list[dict[str, Any]] = []
+    episode_rows: list[dict[str, Any]] = []
+    daily_rows: list[dict[str, Any]] = []
+    treatment_rows: list[dict[str, Any]] = []
+    follow_rows: list[dict[str, Any]] = []
+    for patient in registry.list_patients():
+        infusions = registry.infusions(patient.patient_ref)
+        if not infusions:
+            continue
+        day0 = infusions[0].infused_at
+        indications = registry.indications(patient.patient_ref)
+        first = indications[0] if indications else {}
+        product = infusions[0].product
+        facts = products.get(product or "", {})
+        age = patient.age_years_at_registration
+        if age is None and patient.date_of_birth is not None:
+            from cartwatch.assessment import exact_age_years
+
+            age = exact_age_years(patient.date_of_birth, day0.date())
+        row: dict[str, Any] = {
+            "patient_id": patient.patient_ref,
+            "sex": patient.sex,
+            "age_years": age,
+            "age_band": _age_band(age),
+            "disease": first.get("disease"),
+            "category": first.get("category"),
+            "disease_group": first.get("disease_group"),
+            "product": product,
+            "targets": facts.get("targets"),
+            "costimulatory_domain": facts.get("costimulatory_domain"),
+            "infusion_date": day0.date(),
+        }
+        if not chosen.keeps(row):
+            continue
+        assessments = [
+            a for a in registry.assessments(patient.patient_ref) if a.assessed_at >= day0
+        ]
+        last_seen = max((a.assessed_at for a in assessments), default=day0)
+        for scale in scales:
+            grades = [
+                a.grades[scale]["grade"]
+                for a in assessments
+                if scale in a.grades and a.grades[scale].get("grade") is not None
+            ]
+            row[f"max_grade__{scale}"] = max(grades) if grades else None
+        for a in assessments:
+            g = (a.grades.get("astct_crs") or {}).get("grade")
+            if g is not None:
+                daily_rows.append(
+                    {
+                        "patient_id": patient.patient_ref,
+                        "day": int(_days(a.assessed_at, day0)),
+                        "grade": g,
+                    }
+                )
+        drugs = [d for d in registry.administrations(patient.patient_ref) if d.given_at >= day0]
+        classes = [(d, ep.drug_class(d.drug)) for d in drugs]
+        charted = bool(assessments) or bool(drugs)
+        row["tocilizumab_given"] = (
+            any(ep.normalise_drug(d.drug) == "tocilizumab" for d in drugs) if charted else None
+        )
+        row["steroids_given"] = any(c is STEROIDS for _, c in classes) if charted else None
+        row["anakinra_given"] = (
+            any(ep.normalise_drug(d.drug) == "anakinra" for d in drugs) if charted else None
+        )
+        row["icu_transfer"] = None
+        for d, c in classes:
+            name = ep.normalise_drug(d.drug)
+            label = "steroids" if c is STEROIDS else name
+            if name in ("tocilizumab", "anakinra") or c is STEROIDS:
+                treatment_rows.append(
+                    {
+                        "patient_id": patient.patient_ref,
+                        "day": _days(d.given_at, day0),
+                        "treatment": label,
+                    }
+                )
+        outcomes = registry.outcomes(patient.patient_ref)
+        responses = [detail for kind, _, detail in outcomes if kind == "response" and detail]
+        ranked = [r for r in RESPONSE_ORDER if r in responses]
+        row["best_response"] = ranked[0] if ranked else None
+        death = next((on for kind, on, _ in outcomes if kind == "death"), None)
+        contact = max((on for kind, on, _ in outcomes), default=last_seen.date())
+        end = death or max(contact, last_seen.date())
+        row["os_days"] = float((end - day0.date()).days)
+        row["death"] = death is not None
+        stored = {
+            scale: registry.episodes(patient.patient_ref, scale=scale)
+            for scale in ("astct_crs", "astct_icans")
+        }
+        for scale, name in (("astct_crs", "crs"), ("astct_icans", "icans")):
+            onsets = [
+                e["onset_days_after_infusion"]
+                for e in stored[scale]
+                if e.get("onset_days_after_infusion") is not None
+            ]
+            if onsets:
+                row[f"{name}_time_days"], row[f"{name}_cause"] = min(onsets), 1
+            elif death is not None:
+                row[f"{name}_time_days"], row[f"{name}_cause"] = row["os_days"], 2
+            else:
+                row[f"{name}_time_days"], row[f"{name}_cause"] = row["os_days"], 0
+            for e in stored[scale]:
+                episode_rows.append(
+                    {
+                        "patient_id": patient.patient_ref,
+                        "scale_id": scale,
+                        "onset_day": e.get("onset_days_after_infusion"),
+                        "duration_days": e.get("duration_days"),
+                    }
+                )
+        follow_rows.append({"patient_id": patient.patient_ref, "last_day": row["os_days"]})
+        rows.append(row)
+    return CohortData(
+        patients=pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame(),
+        episodes=_frame(
+            episode_rows,
+            {
+                "patient_id": pl.String,
+                "scale_id": pl.String,
+                "onset_day": pl.Float64,
+                "duration_days": pl.Float64,
+            },
+        ),
+        daily=_frame(daily_rows, {"patient_id": pl.String, "day": pl.Int64, "grade": pl.Int64}),
+        treatments=_frame(
+            treatment_rows, {"patient_id": pl.String, "day": pl.Float64, "treatment": pl.String}
+        ),
+        follow_up=_frame(follow_rows, {"patient_id": pl.String, "last_day": pl.Float64}),
+        cohort_filter=chosen,
+    )
+
+
+def _frame(rows: list[dict[str, Any]], schema: dict[str, Any]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=schema)
+
+
+def write_report(data: CohortData, out: Path, *, group_by: str | None = None) -> list[Path]:
+    """Write the cohort's tables (CSV) and figures (PNG and SVG) into ``out``."""
+    from cartwatch.analytics import concordance, incidence, plots, survival
+
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    cohort = data.patients
+    if cohort.height == 0:
+        raise InvalidValue(
+            f"cohort `{data.cohort_filter.name}` has no patients",
+            field="cohort",
+            value=data.cohort_filter.name,
+            expected="at least one infused patient",
+        )
+    table = incidence.table_one(cohort, group_by=group_by, response_column="best_response")
+    table.write_csv(out / "table_one.csv")
+    written.append(out / "table_one.csv")
+    grade_columns = {
+        s: f"max_grade__{s}" for s in COHORT_SCALES if f"max_grade__{s}" in cohort.columns
+    }
+    distributions = pl.concat(
+        [
+            incidence.grade_distribution(cohort, grade_column=c).with_columns(
+                pl.lit(s).alias("scale")
+            )
+            for s, c in grade_columns.items()
+        ],
+        how="diagonal_relaxed",
+    )
+    distributions.write_csv(out / "max_grade_distribution.csv")
+    written.append(out / "max_grade_distribution.csv")
+    crs_columns = [grade_columns[s] for s in CRS_SCALES if s in grade_columns]
+    kappas = concordance.pairwise_kappa(cohort, scale_columns=crs_columns, categories=range(6))
+    kappas.write_csv(out / "crs_scale_concordance.csv")
+    written.append(out / "crs_scale_concordance.csv")
+    treatments = incidence.event_rates(cohort, group_by=group_by)
+    treatments.write_csv(out / "treatments.csv")
+    written.append(out / "treatments.csv")
+    km = survival.kaplan_meier_by_group(cohort, group_by=group_by)
+    risk_times = [0, 30, 90, 180, 365]
+    written += plots.save_figure(
+        plots.km_plot(km, risk_times=risk_times), stem=out / "overall_survival"
+    )
+    cif = survival.cumulative_incidence_by_group(cohort, group_by=group_by)
+    crs_curves = {label: curves[1] for label, curves in cif.items() if 1 in curves}
+    if crs_curves:
+        times = {
+            label: cohort.filter(pl.col(group_by) == label)["crs_time_days"].to_list()
+            if group_by
+            else cohort["crs_time_days"].to_list()
+            for label in crs_curves
+        }
+        written += plots.save_figure(
+            plots.cumulative_incidence_plot(
+                crs_curves, time_days=times, risk_times=[0, 7, 14, 21, 28]
+            ),
+            stem=out / "crs_cumulative_incidence",
+        )
+    written += plots.save_figure(
+        plots.max_grade_bars(cohort, grade_columns=grade_columns), stem=out / "max_grade_by_scale"
+    )
+    if data.daily.height:
+        segments = plots.segments_from_daily(data.daily)
+        written += plots.save_figure(
+            plots.swimmer_plot(segments, treatments=data.treatments, follow_up=data.follow_up),
+            stem=out / "swimmer",
+        )
+        written += plots.save_figure(
+            plots.grade_heatmap(data.daily), stem=out / "daily_grade_heatmap"
+        )
+    return written
