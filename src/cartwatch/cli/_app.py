@@ -27,6 +27,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "cartwatch.cli.score",
     "cartwatch.cli.meta",
     "cartwatch.cli.registry",
+    "cartwatch.cli.interop",
     "cartwatch.cli.serve",
 )
 

@@ -4,8 +4,8 @@ A cell left blank means *not recorded*. Timestamps must be ISO 8601 with a zone 
 offset): a naive time is refused, never assumed to be local or UTC. Assessment columns are the
 contract's names (reference/assessment.md); nested fields are dotted (``oxygen.device``,
 ``ice.orientation``, ``organ_toxicity_ctcae.ast_increased``); lists of text (``other_findings``,
-``anticytokine_agents``) are ``;``-separated; lists of objects (``vasopressors``, ``anc_series``)
-are JSON.
+``anticytokine_agents``) are ``;``-separated (``[]`` when recorded as empty); lists of objects
+(``vasopressors``, ``anc_series``) are JSON, and so is a nested object recorded empty (``{}``).
 """
 
 from __future__ import annotations
@@ -150,7 +150,9 @@ class OutcomeRow:
     detail: str | None
 
 
-Row = PatientRow | ProductRow | InfusionRow | AssessmentRow | AdministrationRow | LabRow | OutcomeRow
+Row = (
+    PatientRow | ProductRow | InfusionRow | AssessmentRow | AdministrationRow | LabRow | OutcomeRow
+)
 Cells = Mapping[str, str | None]
 
 
@@ -225,7 +227,7 @@ def _unknown(name: str, allowed: tuple[str, ...]) -> UnknownField:
     )
 
 
-# --- cells -----------------------------------------------------------------------------------------
+# --- cells ---------------------------------------------------------------------------------------
 
 
 def _blank(raw: str | None) -> bool:
@@ -334,10 +336,12 @@ def _contract_number(contract_name: str, name: str, raw: str) -> float:
     return float(parsed)
 
 
-# --- one row of each kind -----------------------------------------------------------------------
+# --- one row of each kind ------------------------------------------------------------------------
 
 
-def _field_errors(line: int, cells: Cells, checks: dict[str, Any]) -> tuple[dict[str, Any], list[RowError]]:
+def _field_errors(
+    line: int, cells: Cells, checks: dict[str, Any]
+) -> tuple[dict[str, Any], list[RowError]]:
     values: dict[str, Any] = {}
     errors: list[RowError] = []
     for name, check in checks.items():
@@ -492,7 +496,10 @@ def unflatten(cells: Cells) -> dict[str, Any]:
             continue
         spec = FIELDS.get(column)
         if spec is not None and spec.kind == "str_list":
-            data[column] = [v.strip() for v in value.split(";") if v.strip()]
+            if value.startswith("["):
+                data[column] = _json_cell(column, value)
+            else:
+                data[column] = [v.strip() for v in value.split(";") if v.strip()]
         elif spec is not None and spec.kind in ("list", "object"):
             data[column] = _json_cell(column, value)
         else:
@@ -515,22 +522,32 @@ def _json_cell(column: str, value: str) -> Any:
 
 
 def flatten(data: Mapping[str, Any]) -> dict[str, str]:
-    """Flat columns from canonical contract JSON (the inverse of :func:`unflatten`)."""
-    out: dict[str, str] = {}
+    """Flat text columns from canonical contract JSON (the inverse of :func:`unflatten`)."""
+    return {name: cell_text(value) for name, value in flatten_values(data).items()}
+
+
+def flatten_values(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Flat columns with their JSON types kept (lists of text ``;``-joined, object lists JSON)."""
+    out: dict[str, Any] = {}
     for name, value in data.items():
         if value is None:
             continue
         spec = FIELDS.get(name)
         if name in NESTED_OBJECTS and isinstance(value, Mapping):
-            for child, inner in value.items():
-                if inner is not None:
-                    out[f"{name}.{child}"] = cell_text(inner)
+            recorded = {child: inner for child, inner in value.items() if inner is not None}
+            if not recorded:
+                out[name] = "{}"  # recorded, but empty: distinct from a blank (not recorded)
+            for child, inner in recorded.items():
+                out[f"{name}.{child}"] = inner
         elif spec is not None and spec.kind == "str_list":
-            out[name] = ";".join(str(v) for v in value)
+            items = [str(v) for v in value]
+            plain = items and not any(";" in v or v != v.strip() for v in items)
+            plain = plain and not items[0].startswith("[")
+            out[name] = ";".join(items) if plain else json.dumps(items)
         elif spec is not None and spec.kind in ("list", "object"):
             out[name] = json.dumps(value, separators=(",", ":"))
         else:
-            out[name] = cell_text(value)
+            out[name] = value
     return out
 
 

@@ -46,7 +46,9 @@ class RowError:
 
 @dataclass(slots=True, kw_only=True)
 class ImportReport:
-    """The outcome of importing one file (``written`` is False when nothing was committed)."""
+    """The outcome of importing one file (``written`` is False when nothing was committed;
+    ``patients`` are those whose record gained rows, for re-deriving their grades and episodes).
+    """
 
     kind: str
     source: str
@@ -55,6 +57,7 @@ class ImportReport:
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
     written: bool = False
+    patients: set[str] = field(default_factory=set)
 
     @property
     def rejected(self) -> int:

@@ -275,3 +275,24 @@ def test_ctcae_several_pressors_need_the_clinicians_judgement() -> None:
 def test_rules_of_thumb_across_scales(fields: dict[str, Any], expected: dict[str, int]) -> None:
     for scale, grade in expected.items():
         assert g(scale, **FEVER, **fields).grade == grade, scale
+
+
+@pytest.mark.parametrize(
+    "scale", ["lee2014_crs", "penn_crs", "mskcc_crs", "cartox_crs", "ctcae5_crs"]
+)
+def test_established_crs_without_a_current_finding_is_not_a_grade(scale: str) -> None:
+    """Like ASTCT's masked fever with no feature: a CRS carried as established, now afebrile with
+    nothing else, meets no grade (so episodes can resolve); a clinician's diagnosis keeps grade 1
+    where the scale does not need fever."""
+    quiet = {"temperature_c": 36.9, "crs_previously_established": True, **NO_HYPO, **AIR}
+    assert g(scale, **quiet, clinician_diagnosis_crs=False).grade == 0
+    diagnosed = g(scale, **quiet, clinician_diagnosis_crs=True).grade
+    needs_fever = scale in ("cartox_crs", "ctcae5_crs")
+    assert diagnosed == (0 if needs_fever else 1)
+    unknown = g(scale, **quiet)
+    if needs_fever:
+        assert unknown.grade == 0
+    else:  # grade 1 is "symptoms": the clinician's current diagnosis decides (C-4)
+        assert (unknown.floor, unknown.ceiling) == (0, 1)
+        assert unknown.missing == ("clinician_diagnosis_crs",)
+    assert g(scale, **{**quiet, "hypotension": "fluid_responsive"}).grade in (1, 2, 3)

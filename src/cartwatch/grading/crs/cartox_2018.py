@@ -104,7 +104,7 @@ def explain(grade: int, known: Mapping[str, Finding], options: Options) -> tuple
         lines.append("temperature ≥38 °C or grade 1 organ toxicity only → grade 1")
     elif grade > 1:
         lines.extend(f.says for n, f in known.items() if n != "crs_present" and f.level == grade)
-    elif gate is not None and gate.level == 1:
+    elif gate is not None and gate.level in (1, 2):
         lines.append("no fever and no grade 2-4 finding → criteria not met")
     return tuple(lines)
 

@@ -128,10 +128,11 @@ clinician_diagnosis = Input(
 )
 
 
-# Levels of the CRS-presence domain.
+# Levels of the CRS-presence domain (ordered: the combines are monotone in them).
 CRS_ABSENT = 0
-CRS_WITHOUT_FEVER = 1
-CRS_WITH_FEVER = 2
+CRS_ESTABLISHED = 1  # established earlier, no fever now: graded by its grade 2-4 findings
+CRS_DIAGNOSED = 2  # the clinician diagnoses CRS now, without fever
+CRS_WITH_FEVER = 3
 
 
 def fever_now(values: Mapping[str, Any]) -> bool:
@@ -144,7 +145,9 @@ def crs_presence_rule(values: Mapping[str, Any], options: Options) -> Finding:
 
     Interpretation: CRS is present with fever ≥38.0 °C not attributed to another cause, a
     clinician's diagnosis of CRS, or a CRS established earlier. Without fever, an unrecorded
-    diagnosis leaves the grade open (these scales do not require fever; C-4).
+    diagnosis leaves the grade open (these scales do not require fever; C-4). An established
+    CRS without fever and without a current diagnosis is graded by its grade 2-4 findings only
+    (as ASTCT's IMPL-CRS-MASKED-NOFEATURE: no current feature → 0).
     ``clinician_diagnosis_crs=false`` adds no evidence against a febrile patient's CRS (the
     fever is discounted only through ``fever_attributable_to_other_cause``).
     """
@@ -152,9 +155,9 @@ def crs_presence_rule(values: Mapping[str, Any], options: Options) -> Finding:
     if fever_now(values):
         return Finding(CRS_WITH_FEVER, f"fever {fmt(t)} °C (≥{FEVER_C} °C)")
     if values["diagnosis"] is True:
-        return Finding(CRS_WITHOUT_FEVER, "CRS diagnosed clinically, no fever now")
+        return Finding(CRS_DIAGNOSED, "CRS diagnosed clinically, no fever now")
     if values["established"]:
-        return Finding(CRS_WITHOUT_FEVER, "CRS previously established (fever not required)")
+        return Finding(CRS_ESTABLISHED, "CRS previously established (fever not required)")
     if values["attributed"] and t >= FEVER_C:
         return Finding(0, f"fever {fmt(t)} °C attributed to another cause → CRS criteria not met")
     return Finding(0, f"no fever ({fmt(t)} °C < {FEVER_C} °C) and no CRS diagnosis → not met")
@@ -170,13 +173,17 @@ crs_presence = Domain(
 def gated_most_severe(levels: Mapping[str, int], options: Options) -> int:
     """CRS absent → 0; death from CRS → 5; else the most severe domain, at least grade 1.
 
-    For Lee 2014, Penn and MSKCC, grade 1 is any mild CRS (fever is an example, not a need).
+    For Lee 2014, Penn and MSKCC, grade 1 is any mild CRS (fever is an example, not a need): a
+    fever or a clinician's diagnosis gives at least grade 1; an established CRS alone is graded
+    by its other findings.
     """
     if levels.get("death", 0) == 5:
         return 5
-    if levels["crs_present"] == CRS_ABSENT:
+    gate = levels["crs_present"]
+    if gate == CRS_ABSENT:
         return 0
-    return max(1, *(lv for name, lv in levels.items() if name != "crs_present"))
+    others = max(lv for name, lv in levels.items() if name != "crs_present")
+    return max(1, others) if gate >= CRS_DIAGNOSED else others
 
 
 def fever_gated_most_severe(levels: Mapping[str, int], options: Options) -> int:

@@ -102,6 +102,8 @@ def explain(grade: int, known: Mapping[str, Finding], options: Options) -> tuple
     if grade <= 1:
         if grade == 1:
             lines.append("symptoms only, no grade 2-4 criterion → grade 1")
+        elif gate is not None and gate.level == 1:
+            lines.append("CRS established, no fever and no current finding → criteria not met")
         return tuple(lines)
     lines.extend(f.says for n, f in known.items() if n != "crs_present" and f.level == grade)
     return tuple(lines)

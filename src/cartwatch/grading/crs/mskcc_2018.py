@@ -121,6 +121,8 @@ DOMAINS = (
 def explain(grade: int, known: Mapping[str, Finding], options: Options) -> tuple[str, ...]:
     gate = known.get("crs_present")
     lines = [gate.says] if gate is not None and gate.says else []
+    if grade == 0 and gate is not None and gate.level == 1:
+        lines.append("CRS established, no fever and no other current finding → criteria not met")
     if grade == 1:
         lines.append("mild symptoms, observation or supportive care only → grade 1")
     elif grade > 1:
