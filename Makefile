@@ -13,7 +13,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+DEMO_PATIENTS ?= 60
+
 run: $(STAMP)
+	$(BIN)/cartwatch demo --patients $(DEMO_PATIENTS) --seed 1 --if-empty
 	$(BIN)/cartwatch serve --host 127.0.0.1 --port $(PORT)
 
 test: $(STAMP)

@@ -28,6 +28,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "cartwatch.cli.meta",
     "cartwatch.cli.registry",
     "cartwatch.cli.interop",
+    "cartwatch.cli.demo",
     "cartwatch.cli.serve",
 )
 

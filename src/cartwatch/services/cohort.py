@@ -42,6 +42,7 @@ AGE_BANDS = (
     (65, 200, "≥65"),
 )
 STEROIDS = ep.DrugClass.CORTICOSTEROID
+TOXICITY_WINDOW_DAYS = 30  # the swimmer plot's window (acute toxicity; spec §7 timing facts)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -102,6 +103,15 @@ class CohortData:
     treatments: pl.DataFrame
     follow_up: pl.DataFrame
     cohort_filter: CohortFilter = field(default_factory=CohortFilter)
+
+
+def _response_category(detail: str) -> str | None:
+    """The response category in an outcome's detail ("CR", or "day 28: CR"); an ALL
+    "remission" (CR or CR with incomplete recovery) counts as CRi."""
+    word = detail.split(":")[-1].strip()
+    if word.lower() == "remission":
+        return "CRi"
+    return next((r for r in RESPONSE_ORDER if r.lower() == word.lower()), None)
 
 
 def _age_band(age: float | None) -> str | None:
@@ -201,7 +211,11 @@ def build_cohort(
                     }
                 )
         outcomes = registry.outcomes(patient.patient_ref)
-        responses = [detail for kind, _, detail in outcomes if kind == "response" and detail]
+        responses = [
+            _response_category(detail)
+            for kind, _, detail in outcomes
+            if kind == "response" and detail
+        ]
         ranked = [r for r in RESPONSE_ORDER if r in responses]
         row["best_response"] = ranked[0] if ranked else None
         death = next((on for kind, on, _ in outcomes if kind == "death"), None)
@@ -323,8 +337,16 @@ def write_report(data: CohortData, out: Path, *, group_by: str | None = None) ->
     )
     if data.daily.height:
         segments = plots.segments_from_daily(data.daily)
+        window = pl.col("day") <= TOXICITY_WINDOW_DAYS
         written += plots.save_figure(
-            plots.swimmer_plot(segments, treatments=data.treatments, follow_up=data.follow_up),
+            plots.swimmer_plot(
+                segments.filter(pl.col("start_day") <= TOXICITY_WINDOW_DAYS),
+                treatments=data.treatments.filter(window),
+                follow_up=data.follow_up.with_columns(
+                    pl.col("last_day").clip(upper_bound=TOXICITY_WINDOW_DAYS)
+                ),
+                title=f"Toxicity episodes, days 0–{TOXICITY_WINDOW_DAYS} after infusion",
+            ),
             stem=out / "swimmer",
         )
         written += plots.save_figure(
