@@ -209,6 +209,95 @@ _ALL: tuple[Citation, ...] = (
     ),
     # --- comparisons of scales ----------------------------------------------------------------
     _c(
+        "COHEN1960",
+        "Cohen J.",
+        "A coefficient of agreement for nominal scales",
+        "Educ Psychol Meas 1960;20(1):37-46",
+        1960,
+        "10.1177/001316446002000104",
+    ),
+    _c(
+        "COHEN1968",
+        "Cohen J.",
+        "Weighted kappa: nominal scale agreement with provision for scaled disagreement or "
+        "partial credit",
+        "Psychol Bull 1968;70(4):213-220",
+        1968,
+        "10.1037/h0026256",
+    ),
+    _c(
+        "FLEISS1969",
+        "Fleiss JL, Cohen J, Everitt BS.",
+        "Large sample standard errors of kappa and weighted kappa",
+        "Psychol Bull 1969;72(5):323-327",
+        1969,
+        "10.1037/h0028106",
+    ),
+    _c(
+        "KAPLAN1958",
+        "Kaplan EL, Meier P.",
+        "Nonparametric estimation from incomplete observations",
+        "J Am Stat Assoc 1958;53(282):457-481",
+        1958,
+        "10.1080/01621459.1958.10501452",
+    ),
+    _c(
+        "GREENWOOD1926",
+        "Greenwood M.",
+        "The natural duration of cancer",
+        "Reports on Public Health and Medical Subjects 1926;33:1-26",
+        1926,
+    ),
+    _c(
+        "THERNEAU_SURVIVAL",
+        "Therneau TM.",
+        "survival: a package for survival analysis in R (survfit, print.survfit)",
+        "R package version 3.5-3, CRAN",
+        2023,
+    ),
+    _c(
+        "SCHEMPER1996",
+        "Schemper M, Smith TL.",
+        "A note on quantifying follow-up in studies of failure time",
+        "Control Clin Trials 1996;17(4):343-346",
+        1996,
+        "10.1016/0197-2456(96)00075-x",
+    ),
+    _c(
+        "AALEN1978",
+        "Aalen OO, Johansen S.",
+        "An empirical transition matrix for non-homogeneous Markov chains based on censored "
+        "observations",
+        "Scand J Stat 1978;5(3):141-150",
+        1978,
+    ),
+    _c(
+        "GRAY1988",
+        "Gray RJ.",
+        "A class of K-sample tests for comparing the cumulative incidence of a competing risk "
+        "(variance as in R package cmprsk, cuminc)",
+        "Ann Stat 1988;16(3):1141-1154",
+        1988,
+        "10.1214/aos/1176350951",
+    ),
+    _c(
+        "CHOUDHURY2002",
+        "Choudhury JB.",
+        "Non-parametric confidence interval estimation for competing risks analysis: "
+        "application to contraceptive data",
+        "Stat Med 2002;21(8):1129-1144",
+        2002,
+        "10.1002/sim.1070",
+    ),
+    _c(
+        "GABRIELSSON2016",
+        "Gabrielsson J, Weiner D.",
+        "Pharmacokinetic and pharmacodynamic data analysis: concepts and applications "
+        "(non-compartmental analysis)",
+        "5th ed. Stockholm: Swedish Pharmaceutical Press; 2016",
+        2016,
+    ),
+    _c(
         "PENNISI2020",
         "Pennisi M, Jain T, Santomasso BD, et al.",
         "Comparing CAR T-cell toxicity grading systems: application of the ASTCT grading "
