@@ -13,11 +13,14 @@
     }
     return data;
   }
+  let latest = 0;
   async function refresh() {
+    const ticket = ++latest;
     const response = await fetch("/api/v1/grade", {
       method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(collect())
     });
     const body = await response.json();
+    if (ticket !== latest) { return; }  // a newer request was sent: show only its answer
     if (!response.ok) { error.textContent = body.detail || "error"; return; }
     error.textContent = "";
     for (const row of document.querySelectorAll("#result-rows tr")) {
