@@ -1,96 +1,75 @@
-"""The FastAPI application factory: stateless grading over HTTP and a bedside grading page.
+"""The FastAPI application factory: the REST API, the login and the bedside pages on one app.
 
-Errors map to HTTP in one place: bad input → 422, unknown scale → 404, each as
-``application/problem+json`` naming the field, the value and what was expected.
+``create_app(database_url)`` wires the routers (:mod:`cartwatch.api.routers`), the one error
+mapping (:mod:`cartwatch.api.problems`), authentication (:mod:`cartwatch.api.security`) and the
+privacy-safe request log (:mod:`cartwatch.api.middleware`). The database is opened on first use:
+stateless grading works without one.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Body, FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 
 import cartwatch
-from cartwatch.errors import CartwatchError, Conflict, InvalidInput, NotFound, UnknownScale
-from cartwatch.references import cite
-from cartwatch.web.pages import index_page
+from cartwatch.api import problems
+from cartwatch.api.backend import Backend
+from cartwatch.api.body import DOCUMENTED, add_documented_schemas
+from cartwatch.api.middleware import RequestLogMiddleware
+from cartwatch.api.problems import Problem, problem
+from cartwatch.api.routers import auth, grading, patients, system, users
+from cartwatch.api.settings import Settings
+
+__all__ = ["create_app", "problem"]
+
+_DESCRIPTION = """CAR-T toxicity grading (ASTCT, Lee 2014, CARTOX, Penn, MSKCC, CTCAE …) and the
+ward's record of patients, infusions, assessments, treatments and labs.
+
+Authenticate with `Authorization: Bearer <token>` (`cartwatch token create NAME`) or log in at
+`POST /api/v1/login` (cookie session; send the returned `csrf_token` as `X-CSRF-Token` on every
+write). Roles: viewer reads; nurse also records assessments and labs; physician also registers
+patients, products, infusions and administrations; admin also manages users. Errors are
+`application/problem+json` naming the field, the value and what was expected."""
 
 
-def _status_for(exc: CartwatchError) -> int:
-    if isinstance(exc, UnknownScale | NotFound):
-        return 404
-    if isinstance(exc, Conflict):
-        return 409
-    if isinstance(exc, InvalidInput):
-        return 422
-    return 422
-
-
-def problem(exc: CartwatchError) -> JSONResponse:
-    """An RFC 9457 problem document for a cartwatch error."""
-    status = _status_for(exc)
-    body = {
-        "type": f"https://cartwatch.invalid/problems/{type(exc).__name__}",
-        "title": type(exc).__name__,
-        "status": status,
-        "detail": str(exc),
-        **{k: v for k, v in exc.to_dict().items() if k in ("field", "value", "expected")},
-    }
-    return JSONResponse(body, status_code=status, media_type="application/problem+json")
-
-
-def create_app() -> FastAPI:
-    """Build the application (no database is needed for stateless grading)."""
+def create_app(database_url: str | None = None, *, settings: Settings | None = None) -> FastAPI:
+    """Build the application on ``database_url`` (default: ``CARTWATCH_DATABASE_URL`` or SQLite
+    in the user's data directory)."""
+    chosen = settings or Settings()
     app = FastAPI(
         title="cartwatch",
         version=cartwatch.__version__,
-        description="CAR-T toxicity grading (ASTCT, Lee 2014, CARTOX, Penn, MSKCC, CTCAE …).",
+        description=_DESCRIPTION,
+        # Swagger UI and ReDoc load their assets from a CDN; pages must work offline, so the
+        # schema is served as /openapi.json only.
+        docs_url=None,
+        redoc_url=None,
     )
+    app.state.settings = chosen
+    app.state.backend = Backend(database_url or chosen.database_url)
+    problems.install(app)
+    app.add_middleware(RequestLogMiddleware, enabled=chosen.log_requests)
+    for module in (system, grading, auth, patients, users):
+        app.include_router(module.router)
+    DOCUMENTED[Problem.__name__] = Problem
 
-    @app.exception_handler(CartwatchError)
-    async def _cartwatch_error(request: Request, exc: CartwatchError) -> JSONResponse:
-        return problem(exc)
-
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    async def index() -> str:
-        return index_page()
-
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok", "version": cartwatch.__version__}
-
-    @app.get("/api/v1/scales")
-    async def list_scales() -> list[dict[str, Any]]:
-        """Every scale and score, with its options and reference."""
-        return [
-            {
-                "id": i.id,
-                "title": i.title,
-                "syndrome": i.syndrome,
-                "kind": i.kind,
-                "options": {
-                    o.name: {"default": o.default, "choices": list(o.choices)} for o in i.options
-                },
-                "reference": cite(*i.reference_keys),
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "cartwatch_session"},
             }
-            for i in cartwatch.scales()
-        ]
+            schema["security"] = [{"bearer": []}, {"session": []}, {}]
+            app.openapi_schema = add_documented_schemas(schema)
+        return app.openapi_schema
 
-    @app.post("/api/v1/grade/{scale}")
-    async def grade(
-        scale: str,
-        assessment: dict[str, Any] = Body(..., description="one assessment (contract fields)"),
-    ) -> dict[str, Any]:
-        """Grade one assessment under one scale; stores nothing."""
-        return cartwatch.grade(scale, assessment).to_dict()
-
-    @app.post("/api/v1/grade")
-    async def grade_all(
-        assessment: dict[str, Any] = Body(..., description="one assessment (contract fields)"),
-    ) -> dict[str, Any]:
-        """Grade one assessment under every CRS and ICANS scale."""
-        results = cartwatch.grade_all(assessment, syndromes=("crs", "icans"))
-        return {k: v.to_dict() for k, v in results.items()}
-
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

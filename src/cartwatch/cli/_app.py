@@ -29,6 +29,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "cartwatch.cli.registry",
     "cartwatch.cli.interop",
     "cartwatch.cli.demo",
+    "cartwatch.cli.users",
     "cartwatch.cli.serve",
 )
 

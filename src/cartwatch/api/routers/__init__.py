@@ -1,0 +1,1 @@
+"""The API's routers: system, grading, auth, patients (and their record), users."""
