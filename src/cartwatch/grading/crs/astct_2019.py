@@ -25,6 +25,7 @@ from cartwatch.grading.crs.common import (
     organ_toxicity,
     organ_toxicity_ignored,
     oxygen_device,
+    register_table_scale,
     temperature,
 )
 from cartwatch.grading.engine import (
@@ -38,7 +39,7 @@ from cartwatch.grading.engine import (
     flag_input,
     fmt,
 )
-from cartwatch.grading.registry import ScaleInfo, ScaleOption, register
+from cartwatch.grading.registry import ScaleOption
 from cartwatch.grading.result import GradeResult
 from cartwatch.references import cite
 
@@ -359,25 +360,10 @@ def grade_crs(assessment: Assessment, **options: str) -> GradeResult:
     return SCALE.evaluate(assessment, {**DEFAULTS, **options})
 
 
-register(
-    ScaleInfo(
-        id=SCALE_ID,
-        title="ASTCT 2019 consensus CRS grade",
-        syndrome="crs",
-        kind="grade",
-        reference_keys=("LEE2019",),
-        evaluate=SCALE.evaluate,
-        options=OPTIONS,
-        inputs=(
-            "temperature_c",
-            "fever_attributable_to_other_cause",
-            "crs_previously_established",
-            "antipyretic_or_anticytokine_given",
-            "hypotension",
-            "vasopressors",
-            "oxygen.device",
-            "oxygen.flow_l_min",
-            "death_due_to",
-        ),
-    )
+register_table_scale(
+    SCALE,
+    title="ASTCT 2019 consensus CRS grade",
+    syndrome="crs",
+    reference_keys=("LEE2019",),
+    options=OPTIONS,
 )

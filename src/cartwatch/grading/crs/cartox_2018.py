@@ -24,15 +24,17 @@ from cartwatch.grading.crs.common import (
     death_domain,
     fever_gated_most_severe,
     fio2_rule,
+    gated_explain,
     life_threatening_input,
     organ_contribution,
     organ_toxicity,
     oxygen_device,
     oxygen_fio2,
+    register_table_scale,
     vasopressor_load,
 )
 from cartwatch.grading.engine import Domain, Finding, Options, TableScale
-from cartwatch.grading.registry import ScaleInfo, ScaleOption, register
+from cartwatch.grading.registry import ScaleOption
 from cartwatch.grading.result import GradeResult
 from cartwatch.references import cite
 
@@ -97,24 +99,12 @@ DOMAINS = (
 )
 
 
-def explain(grade: int, known: Mapping[str, Finding], options: Options) -> tuple[str, ...]:
-    gate = known.get("crs_present")
-    lines = [gate.says] if gate is not None and gate.says else []
-    if grade == 1:
-        lines.append("temperature ≥38 °C or grade 1 organ toxicity only → grade 1")
-    elif grade > 1:
-        lines.extend(f.says for n, f in known.items() if n != "crs_present" and f.level == grade)
-    elif gate is not None and gate.level in (1, 2):
-        lines.append("no fever and no grade 2-4 finding → criteria not met")
-    return tuple(lines)
-
-
 SCALE = TableScale(
     id=SCALE_ID,
     reference=cite("NEELAPU2018", "LEE2014"),
     domains=DOMAINS,
     combine=fever_gated_most_severe,
-    explain=explain,
+    explain=gated_explain("temperature ≥38 °C or grade 1 organ toxicity only"),
 )
 
 
@@ -123,27 +113,10 @@ def grade_crs(assessment: Assessment, *, niv_is_ventilator_support: str = "no") 
     return SCALE.evaluate(assessment, {"niv_is_ventilator_support": niv_is_ventilator_support})
 
 
-register(
-    ScaleInfo(
-        id=SCALE_ID,
-        title="CARTOX (MD Anderson 2018) CRS grade",
-        syndrome="crs",
-        kind="grade",
-        reference_keys=("NEELAPU2018", "LEE2014"),
-        evaluate=SCALE.evaluate,
-        options=(NIV_OPTION,),
-        inputs=(
-            "temperature_c",
-            "clinician_diagnosis_crs",
-            "crs_previously_established",
-            "hypotension",
-            "vasopressin",
-            "vasopressors",
-            "crs_life_threatening",
-            "oxygen.device",
-            "oxygen.fio2",
-            "organ_toxicity_ctcae",
-            "death_due_to",
-        ),
-    )
+register_table_scale(
+    SCALE,
+    title="CARTOX (MD Anderson 2018) CRS grade",
+    syndrome="crs",
+    reference_keys=("NEELAPU2018", "LEE2014"),
+    options=(NIV_OPTION,),
 )

@@ -22,10 +22,12 @@ from cartwatch.assessment import (
 from cartwatch.grading.engine import (
     Column,
     Domain,
+    Explain,
     Finding,
     Input,
     Options,
     Possible,
+    TableScale,
     assumed_input,
     enum_input,
     flag_input,
@@ -33,6 +35,7 @@ from cartwatch.grading.engine import (
     number_candidates,
     recorded,
 )
+from cartwatch.grading.registry import ScaleInfo, ScaleOption, Syndrome, register
 
 # [LEE2019] Table 1 / ASTCT-CRS-01: fever is a temperature ≥38.0 °C.
 FEVER_C = 38.0
@@ -200,6 +203,52 @@ def fever_gated_most_severe(levels: Mapping[str, int], options: Options) -> int:
         return 0
     others = max(lv for name, lv in levels.items() if name != "crs_present")
     return max(1, others) if gate >= CRS_WITH_FEVER else others
+
+
+def gated_explain(grade1_words: str) -> Explain:
+    """Drivers for a gated CRS scale: why CRS is (not) present, then what set the grade.
+
+    ``grade1_words`` is the scale's own grade-1 description.
+    """
+
+    def explain(grade: int, known: Mapping[str, Finding], options: Options) -> tuple[str, ...]:
+        gate = known.get("crs_present")
+        lines = [gate.says] if gate is not None and gate.says else []
+        if grade == 1:
+            lines.append(f"{grade1_words} → grade 1")
+        elif grade > 1:
+            lines.extend(
+                f.says for n, f in known.items() if n != "crs_present" and f.level == grade
+            )
+        elif gate is not None and gate.level in (CRS_ESTABLISHED, CRS_DIAGNOSED):
+            lines.append("no fever and no current grade-defining finding → criteria not met")
+        return tuple(lines)
+
+    return explain
+
+
+def register_table_scale(
+    scale: TableScale,
+    *,
+    title: str,
+    syndrome: Syndrome,
+    reference_keys: tuple[str, ...],
+    options: tuple[ScaleOption, ...] = (),
+) -> ScaleInfo:
+    """Register a table-shaped scale; its inputs are the contract fields its domains declare."""
+    inputs = tuple(dict.fromkeys(c.path for d in scale.domains for c in d.columns))
+    return register(
+        ScaleInfo(
+            id=scale.id,
+            title=title,
+            syndrome=syndrome,
+            kind="grade",
+            reference_keys=reference_keys,
+            evaluate=scale.evaluate,
+            options=options,
+            inputs=inputs,
+        )
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -20,8 +20,10 @@ from cartwatch.grading.crs.common import (
     crs_presence,
     death_domain,
     fever_gated_most_severe,
+    gated_explain,
     oxygen_device,
     oxygen_fio2,
+    register_table_scale,
     vasopressor_load,
 )
 from cartwatch.grading.engine import (
@@ -34,7 +36,6 @@ from cartwatch.grading.engine import (
     TableScale,
     fmt,
 )
-from cartwatch.grading.registry import ScaleInfo, register
 from cartwatch.grading.result import GradeResult
 from cartwatch.references import cite
 
@@ -111,24 +112,12 @@ DOMAINS = (
 )
 
 
-def explain(grade: int, known: Mapping[str, Finding], options: Options) -> tuple[str, ...]:
-    gate = known.get("crs_present")
-    lines = [gate.says] if gate is not None and gate.says else []
-    if grade == 1:
-        lines.append("fever with or without constitutional symptoms → grade 1")
-    elif grade > 1:
-        lines.extend(f.says for n, f in known.items() if n != "crs_present" and f.level == grade)
-    elif gate is not None and gate.level in (1, 2):
-        lines.append("no fever and no grade 2-4 finding → criteria not met")
-    return tuple(lines)
-
-
 SCALE = TableScale(
     id=SCALE_ID,
     reference=cite("CTCAE5"),
     domains=DOMAINS,
     combine=fever_gated_most_severe,
-    explain=explain,
+    explain=gated_explain("fever with or without constitutional symptoms"),
 )
 
 
@@ -137,25 +126,9 @@ def grade_crs(assessment: Assessment) -> GradeResult:
     return SCALE.evaluate(assessment, {})
 
 
-register(
-    ScaleInfo(
-        id=SCALE_ID,
-        title="CTCAE v5.0 cytokine release syndrome",
-        syndrome="crs",
-        kind="grade",
-        reference_keys=("CTCAE5",),
-        evaluate=SCALE.evaluate,
-        inputs=(
-            "temperature_c",
-            "clinician_diagnosis_crs",
-            "crs_previously_established",
-            "hypotension",
-            "vasopressin",
-            "vasopressors",
-            "oxygen.device",
-            "oxygen.fio2",
-            "crs_life_threatening",
-            "death_due_to",
-        ),
-    )
+register_table_scale(
+    SCALE,
+    title="CTCAE v5.0 cytokine release syndrome",
+    syndrome="crs",
+    reference_keys=("CTCAE5",),
 )

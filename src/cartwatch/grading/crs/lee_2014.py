@@ -22,16 +22,18 @@ from cartwatch.grading.crs.common import (
     crs_presence,
     death_domain,
     fio2_rule,
+    gated_explain,
     gated_most_severe,
     life_threatening_input,
     organ_contribution,
     organ_toxicity,
     oxygen_device,
     oxygen_fio2,
+    register_table_scale,
     vasopressor_load,
 )
 from cartwatch.grading.engine import Domain, Finding, Options, TableScale
-from cartwatch.grading.registry import ScaleInfo, ScaleOption, register
+from cartwatch.grading.registry import ScaleOption
 from cartwatch.grading.result import GradeResult
 from cartwatch.references import cite
 
@@ -96,25 +98,12 @@ DOMAINS = (
 )
 
 
-def explain(grade: int, known: Mapping[str, Finding], options: Options) -> tuple[str, ...]:
-    gate = known.get("crs_present")
-    lines = [gate.says] if gate is not None and gate.says else []
-    if grade <= 1:
-        if grade == 1:
-            lines.append("symptoms only, no grade 2-4 criterion → grade 1")
-        elif gate is not None and gate.level == 1:
-            lines.append("CRS established, no fever and no current finding → criteria not met")
-        return tuple(lines)
-    lines.extend(f.says for n, f in known.items() if n != "crs_present" and f.level == grade)
-    return tuple(lines)
-
-
 SCALE = TableScale(
     id=SCALE_ID,
     reference=cite("LEE2014"),
     domains=DOMAINS,
     combine=gated_most_severe,
-    explain=explain,
+    explain=gated_explain("symptoms only, no grade 2-4 criterion"),
 )
 
 
@@ -123,28 +112,10 @@ def grade_crs(assessment: Assessment, *, niv_is_ventilator_support: str = "no") 
     return SCALE.evaluate(assessment, {"niv_is_ventilator_support": niv_is_ventilator_support})
 
 
-register(
-    ScaleInfo(
-        id=SCALE_ID,
-        title="Lee 2014 (NCI consensus) CRS grade",
-        syndrome="crs",
-        kind="grade",
-        reference_keys=("LEE2014",),
-        evaluate=SCALE.evaluate,
-        options=(NIV_OPTION,),
-        inputs=(
-            "temperature_c",
-            "clinician_diagnosis_crs",
-            "crs_previously_established",
-            "hypotension",
-            "vasopressin",
-            "vasopressors",
-            "weight_kg",
-            "oxygen.device",
-            "oxygen.fio2",
-            "organ_toxicity_ctcae",
-            "crs_life_threatening",
-            "death_due_to",
-        ),
-    )
+register_table_scale(
+    SCALE,
+    title="Lee 2014 (NCI consensus) CRS grade",
+    syndrome="crs",
+    reference_keys=("LEE2014",),
+    options=(NIV_OPTION,),
 )

@@ -20,10 +20,12 @@ from cartwatch.grading.crs.common import (
     crs_presence,
     death_domain,
     fio2_rule,
+    gated_explain,
     gated_most_severe,
     life_threatening_input,
     oxygen_device,
     oxygen_fio2,
+    register_table_scale,
     vasopressor_hours,
     vasopressor_load,
 )
@@ -37,7 +39,7 @@ from cartwatch.grading.engine import (
     assumed_input,
     fmt,
 )
-from cartwatch.grading.registry import ScaleInfo, ScaleOption, register
+from cartwatch.grading.registry import ScaleOption
 from cartwatch.grading.result import GradeResult
 from cartwatch.references import cite
 
@@ -118,24 +120,12 @@ DOMAINS = (
 )
 
 
-def explain(grade: int, known: Mapping[str, Finding], options: Options) -> tuple[str, ...]:
-    gate = known.get("crs_present")
-    lines = [gate.says] if gate is not None and gate.says else []
-    if grade == 0 and gate is not None and gate.level == 1:
-        lines.append("CRS established, no fever and no other current finding → criteria not met")
-    if grade == 1:
-        lines.append("mild symptoms, observation or supportive care only → grade 1")
-    elif grade > 1:
-        lines.extend(f.says for n, f in known.items() if n != "crs_present" and f.level == grade)
-    return tuple(lines)
-
-
 SCALE = TableScale(
     id=SCALE_ID,
     reference=cite("PARK2018"),
     domains=DOMAINS,
     combine=gated_most_severe,
-    explain=explain,
+    explain=gated_explain("mild symptoms, observation or supportive care only"),
 )
 
 
@@ -144,26 +134,10 @@ def grade_crs(assessment: Assessment, *, niv_is_ventilator_support: str = "no") 
     return SCALE.evaluate(assessment, {"niv_is_ventilator_support": niv_is_ventilator_support})
 
 
-register(
-    ScaleInfo(
-        id=SCALE_ID,
-        title="MSKCC CRS grade",
-        syndrome="crs",
-        kind="grade",
-        reference_keys=("PARK2018",),
-        evaluate=SCALE.evaluate,
-        options=(NIV_OPTION,),
-        inputs=(
-            "temperature_c",
-            "clinician_diagnosis_crs",
-            "crs_previously_established",
-            "hypotension",
-            "vasopressors",
-            "hypotension_refractory_to_high_dose_vasopressors",
-            "oxygen.device",
-            "oxygen.fio2",
-            "crs_life_threatening",
-            "death_due_to",
-        ),
-    )
+register_table_scale(
+    SCALE,
+    title="MSKCC CRS grade",
+    syndrome="crs",
+    reference_keys=("PARK2018",),
+    options=(NIV_OPTION,),
 )

@@ -21,10 +21,12 @@ from cartwatch.grading.crs.common import (
     VasopressorLoad,
     crs_presence,
     death_domain,
+    gated_explain,
     gated_most_severe,
     life_threatening_input,
     organ_toxicity,
     oxygen_device,
+    register_table_scale,
     vasopressor_load,
 )
 from cartwatch.grading.engine import (
@@ -36,7 +38,6 @@ from cartwatch.grading.engine import (
     TableScale,
     assumed_input,
 )
-from cartwatch.grading.registry import ScaleInfo, register
 from cartwatch.grading.result import GradeResult
 from cartwatch.references import cite
 
@@ -158,24 +159,12 @@ DOMAINS = (
 )
 
 
-def explain(grade: int, known: Mapping[str, Finding], options: Options) -> tuple[str, ...]:
-    gate = known.get("crs_present")
-    lines = [gate.says] if gate is not None and gate.says else []
-    if grade == 0 and gate is not None and gate.level == 1:
-        lines.append("CRS established, no fever and no other current finding → criteria not met")
-    if grade == 1:
-        lines.append("mild reaction, supportive care only → grade 1")
-    elif grade > 1:
-        lines.extend(f.says for n, f in known.items() if n != "crs_present" and f.level == grade)
-    return tuple(lines)
-
-
 SCALE = TableScale(
     id=SCALE_ID,
     reference=cite("PORTER2018", "LEE2014"),
     domains=DOMAINS,
     combine=gated_most_severe,
-    explain=explain,
+    explain=gated_explain("mild reaction, supportive care only"),
 )
 
 
@@ -184,28 +173,9 @@ def grade_crs(assessment: Assessment) -> GradeResult:
     return SCALE.evaluate(assessment, {})
 
 
-register(
-    ScaleInfo(
-        id=SCALE_ID,
-        title="Penn (UPenn/CHOP) CRS grade",
-        syndrome="crs",
-        kind="grade",
-        reference_keys=("PORTER2018", "LEE2014"),
-        evaluate=SCALE.evaluate,
-        inputs=(
-            "temperature_c",
-            "clinician_diagnosis_crs",
-            "crs_previously_established",
-            "hypotension",
-            "vasopressin",
-            "vasopressors",
-            "oxygen.device",
-            "organ_toxicity_ctcae",
-            "hospitalized_for_crs",
-            "hospitalized_for_crs_organ_dysfunction",
-            "coagulopathy_requiring_blood_products",
-            "crs_life_threatening",
-            "death_due_to",
-        ),
-    )
+register_table_scale(
+    SCALE,
+    title="Penn (UPenn/CHOP) CRS grade",
+    syndrome="crs",
+    reference_keys=("PORTER2018", "LEE2014"),
 )

@@ -23,7 +23,7 @@ from cartwatch.assessment import (
     Seizure,
     ice_total_range,
 )
-from cartwatch.grading.crs.common import death_domain
+from cartwatch.grading.crs.common import death_domain, register_table_scale
 from cartwatch.grading.engine import (
     Column,
     Domain,
@@ -35,7 +35,7 @@ from cartwatch.grading.engine import (
     assumed_input,
     enum_input,
 )
-from cartwatch.grading.registry import ScaleInfo, ScaleOption, register
+from cartwatch.grading.registry import ScaleOption
 from cartwatch.grading.result import GradeResult
 from cartwatch.references import cite
 
@@ -439,30 +439,10 @@ def ice_score(*, orientation: int, naming: int, commands: int, writing: int, att
     return orientation + naming + commands + writing + attention
 
 
-register(
-    ScaleInfo(
-        id=SCALE_ID,
-        title="ASTCT 2019 consensus ICANS grade (ICE / CAPD)",
-        syndrome="icans",
-        kind="grade",
-        reference_keys=("LEE2019", "TRAUBE2014", "NCIT_C188936"),
-        evaluate=SCALE.evaluate,
-        options=(PEDIATRIC_AGE_RULE, CAPD_BAND_OPTION),
-        inputs=(
-            "age_years",
-            "developmental_delay",
-            "ice",
-            "ice_total",
-            "ice_unable_unarousable",
-            "global_aphasia",
-            "capd_score",
-            "capd_unable",
-            "consciousness",
-            "consciousness_attributable_to_other_cause",
-            "seizure",
-            "motor",
-            "icp_edema",
-            "death_due_to",
-        ),
-    )
+register_table_scale(
+    SCALE,
+    title="ASTCT 2019 consensus ICANS grade (ICE / CAPD)",
+    syndrome="icans",
+    reference_keys=("LEE2019", "TRAUBE2014", "NCIT_C188936"),
+    options=(PEDIATRIC_AGE_RULE, CAPD_BAND_OPTION),
 )

@@ -23,7 +23,7 @@ from cartwatch.assessment import (
     Motor,
     Seizure,
 )
-from cartwatch.grading.crs.common import death_domain
+from cartwatch.grading.crs.common import death_domain, register_table_scale
 from cartwatch.grading.engine import (
     Column,
     Domain,
@@ -36,7 +36,7 @@ from cartwatch.grading.engine import (
     fmt,
     number_candidates,
 )
-from cartwatch.grading.registry import ScaleInfo, ScaleOption, register
+from cartwatch.grading.registry import ScaleOption
 from cartwatch.grading.result import GradeResult
 from cartwatch.references import cite
 
@@ -276,25 +276,10 @@ def grade_cres(assessment: Assessment, *, csf_below_20_grades_3: str = "yes") ->
     return SCALE.evaluate(assessment, {"csf_below_20_grades_3": csf_below_20_grades_3})
 
 
-register(
-    ScaleInfo(
-        id=SCALE_ID,
-        title="CARTOX CRES grade (CARTOX-10)",
-        syndrome="icans",
-        kind="grade",
-        reference_keys=("NEELAPU2018",),
-        evaluate=SCALE.evaluate,
-        options=(CSF_OPTION,),
-        inputs=(
-            "cartox10_score",
-            "cartox10_unable_obtunded",
-            "ice",
-            "consciousness",
-            "icp_edema",
-            "csf_opening_pressure_mmhg",
-            "seizure",
-            "motor",
-            "death_due_to",
-        ),
-    )
+register_table_scale(
+    SCALE,
+    title="CARTOX CRES grade (CARTOX-10)",
+    syndrome="icans",
+    reference_keys=("NEELAPU2018",),
+    options=(CSF_OPTION,),
 )
