@@ -141,3 +141,11 @@ def test_report_writes_tables_and_figures(cohort_registry: Registry, tmp_path: P
         table = {r["group"]: r for r in csv.DictReader(fh)}
     assert table["All"]["n"] == "3" and table["axi-cel"]["crs_any_events"] == "2"
     assert (tmp_path / "overall_survival.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with (tmp_path / "literature_comparison.csv").open() as fh:
+        literature = {(r["disease_group"], r["outcome"]): r for r in csv.DictReader(fh)}
+    lymphoma = literature[("high-grade lymphoma", "crs_grade3plus")]
+    assert (lymphoma["centre_events"], lymphoma["centre_n"]) == ("1", "2")  # P1 grade 3 of 2
+    assert 0 < float(lymphoma["literature_pct"]) < 100
+    from cartwatch.evidence.compare import Position
+
+    assert lymphoma["position"] in {p.value for p in Position}

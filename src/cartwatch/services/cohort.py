@@ -274,6 +274,77 @@ def _frame(rows: list[dict[str, Any]], schema: dict[str, Any]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema)
 
 
+# Cohort disease → the trial table's disease group, for the literature comparison.
+LITERATURE_GROUPS = {
+    "LBCL": "high-grade lymphoma",
+    "DLBCL": "high-grade lymphoma",
+    "PMBCL": "high-grade lymphoma",
+    "HGBL": "high-grade lymphoma",
+    "B-ALL": "leukemia",
+    "ALL": "leukemia",
+    "CLL": "leukemia",
+    "MM": "multiple myeloma",
+}
+LITERATURE_OUTCOMES = {
+    "crs_any": ("max_grade__astct_crs", 1),
+    "crs_grade3plus": ("max_grade__astct_crs", 3),
+    "icans_any": ("max_grade__astct_icans", 1),
+    "icans_grade3plus": ("max_grade__astct_icans", 3),
+}
+
+
+def literature_comparison(cohort: pl.DataFrame) -> pl.DataFrame:
+    """Each disease group's CRS and ICANS rates beside the pooled published rate (REML, logit).
+
+    The literature pools grade ≥ 3 counts graded under several scales (Lee 2014, Penn, CTCAE,
+    ASTCT); the centre's rates here are ASTCT. Groups with no matching trials are left out.
+    """
+    from cartwatch.evidence import compare_cohort, outcome_table, pool
+
+    rows: list[dict[str, Any]] = []
+    mapped = cohort.with_columns(
+        pl.col("disease").replace_strict(LITERATURE_GROUPS, default=None).alias("literature_group")
+    )
+    for group in sorted(g for g in mapped["literature_group"].unique().to_list() if g):
+        sub = mapped.filter(pl.col("literature_group") == group)
+        for outcome, (column, threshold) in LITERATURE_OUTCOMES.items():
+            grades = sub[column].drop_nulls()
+            if grades.len() == 0:
+                continue
+            table = outcome_table(outcome=outcome)
+            keep = [i for i, g in enumerate(table.groups) if g == group]
+            if not keep:
+                continue
+            literature = pool(
+                [table.events[i] for i in keep],
+                [table.totals[i] for i in keep],
+                measure="PLO",
+                method="REML",
+            )
+            events = int((grades >= threshold).sum())
+            compared = compare_cohort(events=events, total=grades.len(), literature=literature)
+            data = compared.to_dict()
+            rows.append(
+                {
+                    "disease_group": group,
+                    "outcome": outcome,
+                    "centre_events": events,
+                    "centre_n": grades.len(),
+                    "centre_pct": 100 * data["centre_exact"]["proportion"],
+                    "centre_lower_pct": 100 * data["centre_exact"]["ci_lb"],
+                    "centre_upper_pct": 100 * data["centre_exact"]["ci_ub"],
+                    "literature_pct": 100 * data["literature"]["estimate"],
+                    "literature_lower_pct": 100 * data["literature"]["ci_lb"],
+                    "literature_upper_pct": 100 * data["literature"]["ci_ub"],
+                    "literature_pi_lower_pct": 100 * data["literature"]["pi_lb"],
+                    "literature_pi_upper_pct": 100 * data["literature"]["pi_ub"],
+                    "literature_trials": data["literature_k"],
+                    "position": data["position"],
+                }
+            )
+    return pl.DataFrame(rows)
+
+
 def write_report(data: CohortData, out: Path, *, group_by: str | None = None) -> list[Path]:
     """Write the cohort's tables (CSV) and figures (PNG and SVG) into ``out``."""
     from cartwatch.analytics import concordance, incidence, plots, survival
@@ -309,6 +380,10 @@ def write_report(data: CohortData, out: Path, *, group_by: str | None = None) ->
     kappas = concordance.pairwise_kappa(cohort, scale_columns=crs_columns, categories=range(6))
     kappas.write_csv(out / "crs_scale_concordance.csv")
     written.append(out / "crs_scale_concordance.csv")
+    comparison = literature_comparison(cohort)
+    if comparison.height:
+        comparison.write_csv(out / "literature_comparison.csv")
+        written.append(out / "literature_comparison.csv")
     treatments = incidence.event_rates(cohort, group_by=group_by)
     treatments.write_csv(out / "treatments.csv")
     written.append(out / "treatments.csv")
