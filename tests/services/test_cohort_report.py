@@ -149,3 +149,16 @@ def test_report_writes_tables_and_figures(cohort_registry: Registry, tmp_path: P
     from cartwatch.evidence.compare import Position
 
     assert lymphoma["position"] in {p.value for p in Position}
+
+
+def test_icaht_and_neutrophil_recovery_from_the_charted_counts(registry: Registry) -> None:
+    registry.add_patient(patient_ref="H1", age_years_at_registration=50)
+    registry.add_infusion("H1", infusion_ref="I1", infused_at=DAY0)
+    counts = [1800, 300, 80, 60, 90, 200, 400, 600, 450, 700, 800, 900] + [1500] * 19  # days 0-30
+    for day, anc in enumerate(counts):
+        registry.add_lab("H1", taken_at=DAY0 + dt.timedelta(days=day), name="anc_per_ul", value=anc)
+    row = build_cohort(registry).patients.to_dicts()[0]
+    assert row["neutrophil_recovered"] is True
+    assert row["neutrophil_recovery_days"] == 9.0  # first of 3 days > 500 (day 7 alone is bridged)
+    # ANC ≤ 500 on days 1-8 (the one-day recovery on day 7 is bridged), ≤ 100 on 3 days → grade 2
+    assert row["max_grade__icaht_early"] == 2

@@ -248,6 +248,7 @@ def build_cohort(
                         "duration_days": e.get("duration_days"),
                     }
                 )
+        row.update(_haematotoxicity(registry, patient.patient_ref, day0))
         follow_rows.append({"patient_id": patient.patient_ref, "last_day": row["os_days"]})
         rows.append(row)
     return CohortData(
@@ -268,6 +269,65 @@ def build_cohort(
         follow_up=_frame(follow_rows, {"patient_id": pl.String, "last_day": pl.Float64}),
         cohort_filter=chosen,
     )
+
+
+STABLE_RECOVERY_SAMPLES = 3  # [REJESKI2023] recoveries of < 3 days with ANC > 500/µL are bridged
+NEUTROPENIA_ANC_PER_UL = 500.0  # [REJESKI2023] ANC ≤ 500/µL
+DAILY_GAP_DAYS = 1.5  # consecutive daily counts: no more than a day and a half apart
+
+
+def _haematotoxicity(registry: Registry, patient_ref: str, day0: dt.datetime) -> dict[str, Any]:
+    """ICAHT grades from the charted ANC series, and the day of stable neutrophil recovery.
+
+    Interpretation: recovery is the first of 3 consecutive daily counts > 500/µL after the first
+    count ≤ 500/µL — the stability the EHA/EBMT rule uses when it bridges shorter recoveries.
+    """
+    import cartwatch
+
+    series = sorted(
+        ((t - day0).total_seconds() / 86400.0, value)
+        for t, name, value in registry.labs(patient_ref)
+        if name == "anc_per_ul"
+    )
+    out: dict[str, Any] = {
+        "max_grade__icaht_early": None,
+        "max_grade__icaht_late": None,
+        "neutrophil_recovery_days": None,
+        "neutrophil_recovered": None,
+    }
+    if not series:
+        return out
+    early = [{"day": d, "anc_per_ul": v} for d, v in series if d >= 0]
+    late = [{"day": d, "anc_per_ul": v} for d, v in series if d > 30]
+    if early:
+        out["max_grade__icaht_early"] = cartwatch.grade(
+            "icaht_early", {"anc_series": early}
+        ).to_dict()["grade"]
+    if late:
+        out["max_grade__icaht_late"] = cartwatch.grade(
+            "icaht_late", {"anc_after_day30": late}
+        ).to_dict()["grade"]
+    after = [(d, v) for d, v in series if d >= 0]
+    onset = next((i for i, (_, v) in enumerate(after) if v <= NEUTROPENIA_ANC_PER_UL), None)
+    if onset is None:
+        return out
+    run, run_start, previous = 0, 0.0, None
+    for day, value in after[onset:]:
+        if value > NEUTROPENIA_ANC_PER_UL:
+            if run and previous is not None and day - previous <= DAILY_GAP_DAYS:
+                run += 1
+            else:
+                run, run_start = 1, day
+        else:
+            run = 0
+        previous = day
+        if run == STABLE_RECOVERY_SAMPLES:
+            out["neutrophil_recovery_days"] = run_start
+            out["neutrophil_recovered"] = True
+            return out
+    out["neutrophil_recovered"] = False
+    out["neutrophil_recovery_days"] = after[-1][0]
+    return out
 
 
 def _frame(rows: list[dict[str, Any]], schema: dict[str, Any]) -> pl.DataFrame:
@@ -384,6 +444,31 @@ def write_report(data: CohortData, out: Path, *, group_by: str | None = None) ->
     if comparison.height:
         comparison.write_csv(out / "literature_comparison.csv")
         written.append(out / "literature_comparison.csv")
+    if "max_grade__icaht_early" in cohort.columns:
+        icaht = pl.concat(
+            [
+                incidence.grade_distribution(
+                    cohort, grade_column=f"max_grade__{scale}"
+                ).with_columns(pl.lit(scale).alias("scale"))
+                for scale in ("icaht_early", "icaht_late")
+            ],
+            how="diagonal_relaxed",
+        )
+        icaht.write_csv(out / "icaht_distribution.csv")
+        written.append(out / "icaht_distribution.csv")
+        recovered = cohort.filter(pl.col("neutrophil_recovered") == True)  # noqa: E712
+        if recovered.height:
+            summary = incidence.median_iqr(values=recovered["neutrophil_recovery_days"].to_list())
+            pl.DataFrame(
+                [
+                    {
+                        "recovered": recovered.height,
+                        "neutropenic": int(cohort["neutrophil_recovered"].is_not_null().sum()),
+                        **{k: v for k, v in summary.to_dict().items() if not isinstance(v, list)},
+                    }
+                ]
+            ).write_csv(out / "neutrophil_recovery.csv")
+            written.append(out / "neutrophil_recovery.csv")
     treatments = incidence.event_rates(cohort, group_by=group_by)
     treatments.write_csv(out / "treatments.csv")
     written.append(out / "treatments.csv")
