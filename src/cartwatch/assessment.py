@@ -270,6 +270,8 @@ class Assessment:
     platelet_lln_per_ul: float | None = None
     hemoglobin_lln_g_dl: float | None = None
     ferritin_uln_ng_ml: float | None = None
+    car_transgene_copies_per_ug_dna: float | None = None
+    car_t_cells_per_ul: float | None = None
     transfusion_indicated: bool | None = None
     anemia_life_threatening: bool | None = None
     # time-windowed inputs of prediction models
@@ -502,6 +504,15 @@ FIELDS: dict[str, FieldSpec] = {
         _num("platelet_lln_per_ul", "/µL", 0, 1_000_000, "laboratory LLN for platelets", _LAB),
         _num("hemoglobin_lln_g_dl", "g/dL", 0.5, 25, "laboratory LLN for haemoglobin", _LAB),
         _num("ferritin_uln_ng_ml", "ng/mL", 0, 100_000, "laboratory ULN for ferritin", _LAB),
+        _num(
+            "car_transgene_copies_per_ug_dna",
+            "copies/µg DNA",
+            0,
+            1e8,
+            "CAR transgene in blood (qPCR), for cellular kinetics",
+            _LAB,
+        ),
+        _num("car_t_cells_per_ul", "/µL", 0, 1e6, "CAR+ T cells in blood (flow)", _LAB),
         _bool("transfusion_indicated", "red-cell transfusion indicated (CTCAE anaemia)", _LAB),
         _bool(
             "anemia_life_threatening",

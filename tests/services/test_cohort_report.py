@@ -162,3 +162,39 @@ def test_icaht_and_neutrophil_recovery_from_the_charted_counts(registry: Registr
     assert row["neutrophil_recovery_days"] == 9.0  # first of 3 days > 500 (day 7 alone is bridged)
     # ANC ≤ 500 on days 1-8 (the one-day recovery on day 7 is bridged), ≤ 100 on 3 days → grade 2
     assert row["max_grade__icaht_early"] == 2
+
+
+def test_platelet_recovery_and_cellular_kinetics(registry: Registry, tmp_path: Path) -> None:
+    registry.ensure_product(name="axi-cel", targets=["CD19"], costimulatory_domain="CD28")
+    for ref, crs in (("K1", "vasopressor_single"), ("K2", "none"), ("K3", "fluid_responsive")):
+        _patient(
+            registry,
+            ref,
+            product="axi-cel",
+            disease="DLBCL",
+            category="haematological",
+            crs_peak=crs,
+            died=False,
+            age=55,
+        )
+        peak = {"K1": 90000.0, "K2": 20000.0, "K3": 45000.0}[ref]
+        for day, fraction in ((0, 0.0), (7, 0.5), (10, 1.0), (14, 0.6), (28, 0.1)):
+            registry.add_lab(
+                ref,
+                taken_at=DAY0 + dt.timedelta(days=day),
+                name="car_transgene_copies_per_ug_dna",
+                value=peak * fraction,
+            )
+    platelets = [150000, 30000, 15000, 12000, 18000, 22000, 25000, 30000, 40000]
+    for day, count in enumerate(platelets):
+        registry.add_lab(
+            "K1", taken_at=DAY0 + dt.timedelta(days=day), name="platelets_per_ul", value=count
+        )
+    data = build_cohort(registry)
+    k1 = next(r for r in data.patients.to_dicts() if r["patient_id"] == "K1")
+    assert k1["platelet_recovered"] is True and k1["platelet_recovery_days"] == 5.0
+    written = {p.name for p in write_report(data, tmp_path)}
+    assert "kinetics_car_transgene_copies_per_ug_dna.csv" in written
+    with (tmp_path / "kinetics_car_transgene_copies_per_ug_dna.csv").open() as fh:
+        rows = {r["patient_id"]: r for r in csv.DictReader(fh)}
+    assert float(rows["K1"]["cmax"]) == 90000.0 and float(rows["K1"]["tmax_day"]) == 10.0

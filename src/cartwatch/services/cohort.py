@@ -10,6 +10,7 @@ administrations after the first infusion; survival and competing-risk times from
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,6 +103,7 @@ class CohortData:
     daily: pl.DataFrame
     treatments: pl.DataFrame
     follow_up: pl.DataFrame
+    kinetics: pl.DataFrame = field(default_factory=pl.DataFrame)
     cohort_filter: CohortFilter = field(default_factory=CohortFilter)
 
 
@@ -138,6 +140,7 @@ def build_cohort(
     daily_rows: list[dict[str, Any]] = []
     treatment_rows: list[dict[str, Any]] = []
     follow_rows: list[dict[str, Any]] = []
+    kinetics_rows: list[dict[str, Any]] = []
     for patient in registry.list_patients():
         infusions = registry.infusions(patient.patient_ref)
         if not infusions:
@@ -249,6 +252,16 @@ def build_cohort(
                     }
                 )
         row.update(_haematotoxicity(registry, patient.patient_ref, day0))
+        for marker in KINETIC_MARKERS:
+            for day, value in row.pop(f"kinetics__{marker}") or ():
+                kinetics_rows.append(
+                    {
+                        "patient_id": patient.patient_ref,
+                        "marker": marker,
+                        "day": day,
+                        "value": value,
+                    }
+                )
         follow_rows.append({"patient_id": patient.patient_ref, "last_day": row["os_days"]})
         rows.append(row)
     return CohortData(
@@ -267,6 +280,10 @@ def build_cohort(
             treatment_rows, {"patient_id": pl.String, "day": pl.Float64, "treatment": pl.String}
         ),
         follow_up=_frame(follow_rows, {"patient_id": pl.String, "last_day": pl.Float64}),
+        kinetics=_frame(
+            kinetics_rows,
+            {"patient_id": pl.String, "marker": pl.String, "day": pl.Float64, "value": pl.Float64},
+        ),
         cohort_filter=chosen,
     )
 
@@ -274,6 +291,11 @@ def build_cohort(
 STABLE_RECOVERY_SAMPLES = 3  # [REJESKI2023] recoveries of < 3 days with ANC > 500/µL are bridged
 NEUTROPENIA_ANC_PER_UL = 500.0  # [REJESKI2023] ANC ≤ 500/µL
 DAILY_GAP_DAYS = 1.5  # consecutive daily counts: no more than a day and a half apart
+# Interpretation: platelet recovery = the first of 3 consecutive daily counts ≥ 20,000/µL after a
+# count below it (the CTCAE grade 4 boundary is 25,000; 20,000 is the registries' usual threshold;
+# transfusion independence is not charted, so it is not required).
+PLATELET_RECOVERY_PER_UL = 20_000.0
+KINETIC_MARKERS = ("car_transgene_copies_per_ug_dna", "car_t_cells_per_ul")
 
 
 def _haematotoxicity(registry: Registry, patient_ref: str, day0: dt.datetime) -> dict[str, Any]:
@@ -284,36 +306,52 @@ def _haematotoxicity(registry: Registry, patient_ref: str, day0: dt.datetime) ->
     """
     import cartwatch
 
-    series = sorted(
-        ((t - day0).total_seconds() / 86400.0, value)
-        for t, name, value in registry.labs(patient_ref)
-        if name == "anc_per_ul"
-    )
-    out: dict[str, Any] = {
-        "max_grade__icaht_early": None,
-        "max_grade__icaht_late": None,
-        "neutrophil_recovery_days": None,
-        "neutrophil_recovered": None,
-    }
-    if not series:
-        return out
+    labs = registry.labs(patient_ref)
+
+    def days(marker: str) -> list[tuple[float, float]]:
+        return sorted(
+            ((t - day0).total_seconds() / 86400.0, value)
+            for t, name, value in labs
+            if name == marker
+        )
+
+    series = days("anc_per_ul")
+    out: dict[str, Any] = {"max_grade__icaht_early": None, "max_grade__icaht_late": None}
     early = [{"day": d, "anc_per_ul": v} for d, v in series if d >= 0]
     late = [{"day": d, "anc_per_ul": v} for d, v in series if d > 30]
     if early:
-        out["max_grade__icaht_early"] = cartwatch.grade(
-            "icaht_early", {"anc_series": early}
-        ).to_dict()["grade"]
+        result = cartwatch.grade("icaht_early", {"anc_series": early}).to_dict()
+        out["max_grade__icaht_early"] = result["grade"]
     if late:
-        out["max_grade__icaht_late"] = cartwatch.grade(
-            "icaht_late", {"anc_after_day30": late}
-        ).to_dict()["grade"]
+        result = cartwatch.grade("icaht_late", {"anc_after_day30": late}).to_dict()
+        out["max_grade__icaht_late"] = result["grade"]
+    out.update(_recovery(series, "neutrophil", NEUTROPENIA_ANC_PER_UL, strict_above=True))
+    out.update(
+        _recovery(
+            days("platelets_per_ul"), "platelet", PLATELET_RECOVERY_PER_UL, strict_above=False
+        )
+    )
+    for marker in KINETIC_MARKERS:
+        out[f"kinetics__{marker}"] = days(marker) or None
+    return out
+
+
+def _recovery(
+    series: list[tuple[float, float]], label: str, threshold: float, *, strict_above: bool
+) -> dict[str, Any]:
+    """First of 3 consecutive daily counts above ``threshold`` after a count at or below it."""
+    out: dict[str, Any] = {f"{label}_recovery_days": None, f"{label}_recovered": None}
+
+    def good(value: float) -> bool:
+        return value > threshold if strict_above else value >= threshold
+
     after = [(d, v) for d, v in series if d >= 0]
-    onset = next((i for i, (_, v) in enumerate(after) if v <= NEUTROPENIA_ANC_PER_UL), None)
+    onset = next((i for i, (_, v) in enumerate(after) if not good(v)), None)
     if onset is None:
         return out
     run, run_start, previous = 0, 0.0, None
     for day, value in after[onset:]:
-        if value > NEUTROPENIA_ANC_PER_UL:
+        if good(value):
             if run and previous is not None and day - previous <= DAILY_GAP_DAYS:
                 run += 1
             else:
@@ -322,12 +360,36 @@ def _haematotoxicity(registry: Registry, patient_ref: str, day0: dt.datetime) ->
             run = 0
         previous = day
         if run == STABLE_RECOVERY_SAMPLES:
-            out["neutrophil_recovery_days"] = run_start
-            out["neutrophil_recovered"] = True
+            out[f"{label}_recovery_days"] = run_start
+            out[f"{label}_recovered"] = True
             return out
-    out["neutrophil_recovered"] = False
-    out["neutrophil_recovery_days"] = after[-1][0]
+    out[f"{label}_recovered"] = False
+    out[f"{label}_recovery_days"] = after[-1][0]
     return out
+
+
+def _kinetics_report(data: CohortData, out: Path) -> list[Path]:
+    """Cmax, Tmax, AUC0-28 and persistence per patient and marker, and their association with the
+    maximum ASTCT CRS grade (when CAR transgene or CAR+ cell counts are charted)."""
+    from cartwatch.analytics import kinetics
+
+    written: list[Path] = []
+    if data.kinetics.height == 0:
+        return written
+    for marker in KINETIC_MARKERS:
+        samples = data.kinetics.filter(pl.col("marker") == marker).drop("marker")
+        if samples.height == 0:
+            continue
+        table = kinetics.kinetics_table(samples).join(
+            data.patients.select("patient_id", "max_grade__astct_crs"), on="patient_id", how="left"
+        )
+        table.write_csv(out / f"kinetics_{marker}.csv")
+        association = kinetics.association_with_grade(table)
+        (out / f"kinetics_{marker}_vs_crs.json").write_text(
+            json.dumps(association.to_dict(), indent=2, default=str) + "\n", encoding="utf-8"
+        )
+        written += [out / f"kinetics_{marker}.csv", out / f"kinetics_{marker}_vs_crs.json"]
+    return written
 
 
 def _frame(rows: list[dict[str, Any]], schema: dict[str, Any]) -> pl.DataFrame:
@@ -469,6 +531,7 @@ def write_report(data: CohortData, out: Path, *, group_by: str | None = None) ->
                 ]
             ).write_csv(out / "neutrophil_recovery.csv")
             written.append(out / "neutrophil_recovery.csv")
+    written += _kinetics_report(data, out)
     treatments = incidence.event_rates(cohort, group_by=group_by)
     treatments.write_csv(out / "treatments.csv")
     written.append(out / "treatments.csv")
