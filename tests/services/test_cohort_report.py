@@ -198,3 +198,16 @@ def test_platelet_recovery_and_cellular_kinetics(registry: Registry, tmp_path: P
     with (tmp_path / "kinetics_car_transgene_copies_per_ug_dna.csv").open() as fh:
         rows = {r["patient_id"]: r for r in csv.DictReader(fh)}
     assert float(rows["K1"]["cmax"]) == 90000.0 and float(rows["K1"]["tmax_day"]) == 10.0
+
+
+def test_named_cohorts_are_saved_and_reused(cohort_registry: Registry) -> None:
+    chosen = CohortFilter(name="CD19 adults", target="CD19", age_band="40–64")
+    cohort_registry.save_cohort("CD19 adults", chosen.to_dict())
+    again = CohortFilter.from_dict(cohort_registry.cohort_definition("CD19 adults"))
+    assert again == chosen
+    assert build_cohort(cohort_registry, again).patients["patient_id"].to_list() == ["P1", "P2"]
+    assert [c["name"] for c in cohort_registry.cohorts()] == ["CD19 adults"]
+    cohort_registry.save_cohort("CD19 adults", {**chosen.to_dict(), "age_band": None})
+    assert cohort_registry.cohort_definition("CD19 adults")["age_band"] is None
+    with pytest.raises(LookupError):
+        cohort_registry.cohort_definition("nope")

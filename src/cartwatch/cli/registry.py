@@ -61,6 +61,8 @@ def register(app: typer.Typer) -> None:
         ),
         age_band: str = typer.Option(None, "--age-band", help="<12, 12–17, 18–39, 40–64, ≥65"),
         name: str = typer.Option("all patients", "--name", help="the cohort's name"),
+        cohort: str = typer.Option(None, "--cohort", help="use a saved cohort's criteria"),
+        save_as: str = typer.Option(None, "--save-as", help="save these criteria under a name"),
         database: str = typer.Option(None, "--database", help="database URL"),
     ) -> None:
         """The tables and figures of a CAR-T paper for one cohort of the registry."""
@@ -81,7 +83,14 @@ def register(app: typer.Typer) -> None:
                 infused_to=dt.date.fromisoformat(infused_to) if infused_to else None,
                 age_band=age_band,
             )
-            data = build_cohort(Registry.open(database, actor="report"), chosen)
+            registry = Registry.open(database, actor="report")
+            if cohort is not None:
+                chosen = CohortFilter.from_dict(
+                    {**registry.cohort_definition(cohort), "name": cohort}
+                )
+            if save_as is not None:
+                registry.save_cohort(save_as, {**chosen.to_dict(), "name": save_as})
+            data = build_cohort(registry, chosen)
             if by is not None and by not in data.patients.columns:
                 raise fail(
                     f"--by {by} is not a cohort column; try product, disease, category, age_band"
@@ -94,13 +103,35 @@ def register(app: typer.Typer) -> None:
         table = format_table_one(
             table_one(data.patients, group_by=by, response_column="best_response")
         )
-        rich_table = Table(title=f"{name}: {data.patients.height} patients")
+        rich_table = Table(title=f"{chosen.name}: {data.patients.height} patients")
         for column in table.columns:
             rich_table.add_column(column)
         for row in table.iter_rows():
             rich_table.add_row(*(str(v) for v in row))
         console.print(rich_table)
         console.print(f"{len(written)} files written to {out}/")
+
+    @app.command("cohorts")
+    def cohorts_command(
+        database: str = typer.Option(None, "--database", help="database URL"),
+        as_json: bool = typer.Option(False, "--json", help="print JSON"),
+    ) -> None:
+        """List the saved cohorts (save one with `cartwatch report … --save-as NAME`)."""
+        from cartwatch.registry.repository import Registry
+
+        saved = Registry.open(database, actor="cli").cohorts()
+        if as_json:
+            sys.stdout.write(json.dumps(saved, indent=2) + "\n")
+            return
+        table = Table(title="saved cohorts")
+        for column in ("name", "criteria", "saved by", "updated"):
+            table.add_column(column)
+        for c in saved:
+            criteria = ", ".join(
+                f"{k}={v}" for k, v in c["definition"].items() if v and k != "name"
+            )
+            table.add_row(c["name"], criteria or "all patients", c["created_by"], c["updated_at"])
+        console.print(table)
 
     @app.command("regrade")
     def regrade_command(

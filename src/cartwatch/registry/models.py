@@ -256,3 +256,12 @@ class AuditEntry(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class SavedCohort(Versioned, Base):
+    """A named cohort definition (the selection criteria, not a list of patients)."""
+
+    __tablename__ = "cohorts"
+    name: Mapped[str] = mapped_column(String(128), unique=True, nullable=False)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    created_by: Mapped[str] = mapped_column(String(64), nullable=False)

@@ -917,6 +917,63 @@ class Registry:
             ).all()
             return [{**row.detail, "patient_id": ref, "scale": row.scale} for row, ref in rows]
 
+    # --- named cohorts ------------------------------------------------------------------------
+
+    def save_cohort(self, name: str, definition: Mapping[str, Any]) -> None:
+        """Save (or replace) a named cohort definition; audited."""
+        label = name.strip()
+        if not label or len(label) > 128:
+            raise InvalidValue(
+                f"`name={name!r}` must be 1–128 characters",
+                field="name",
+                value=name,
+                expected="a cohort name",
+            )
+        with self._tx() as session:
+            row = session.scalar(select(m.SavedCohort).where(m.SavedCohort.name == label))
+            before = _snapshot(row) if row is not None else None
+            if row is None:
+                row = m.SavedCohort(name=label, definition=dict(definition), created_by=self.actor)
+                session.add(row)
+            else:
+                row.definition = dict(definition)
+                row.deleted_at = None
+            self._stamp(row)
+            self._audit(
+                session,
+                action="insert" if before is None else "update",
+                row=row,
+                entity="cohort",
+                patient_id=None,
+                before=before,
+            )
+
+    def cohort_definition(self, name: str) -> dict[str, Any]:
+        """The saved definition of cohort ``name``."""
+        with self._tx() as session:
+            row = session.scalar(select(m.SavedCohort).where(m.SavedCohort.name == name))
+            if row is None or row.deleted_at is not None:
+                raise NotFound(f"no saved cohort `{name}`", field="cohort", value=name)
+            return dict(row.definition)
+
+    def cohorts(self) -> list[dict[str, Any]]:
+        """Every saved cohort: name, definition, who saved it, when."""
+        with self._tx() as session:
+            rows = session.scalars(
+                select(m.SavedCohort)
+                .where(m.SavedCohort.deleted_at.is_(None))
+                .order_by(m.SavedCohort.name)
+            ).all()
+            return [
+                {
+                    "name": r.name,
+                    "definition": dict(r.definition),
+                    "created_by": r.created_by,
+                    "updated_at": r.updated_at.isoformat(),
+                }
+                for r in rows
+            ]
+
     # --- audit ---------------------------------------------------------------------------------
 
     def audit_trail(self, patient_ref: str) -> list[AuditView]:

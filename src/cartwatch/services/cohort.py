@@ -77,6 +77,39 @@ class CohortFilter:
                 expected="haematological, autoimmune",
             )
 
+    def to_dict(self) -> dict[str, Any]:
+        """The criteria as JSON (for saving a named cohort)."""
+        return {
+            "name": self.name,
+            "disease": list(self.disease),
+            "category": self.category,
+            "product": list(self.product),
+            "target": self.target,
+            "costimulatory_domain": self.costimulatory_domain,
+            "infused_from": self.infused_from.isoformat() if self.infused_from else None,
+            "infused_to": self.infused_to.isoformat() if self.infused_to else None,
+            "age_band": self.age_band,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CohortFilter:
+        """Criteria saved by :meth:`to_dict`."""
+        return cls(
+            name=str(data.get("name") or "cohort"),
+            disease=tuple(data.get("disease") or ()),
+            category=data.get("category"),
+            product=tuple(data.get("product") or ()),
+            target=data.get("target"),
+            costimulatory_domain=data.get("costimulatory_domain"),
+            infused_from=dt.date.fromisoformat(data["infused_from"])
+            if data.get("infused_from")
+            else None,
+            infused_to=dt.date.fromisoformat(data["infused_to"])
+            if data.get("infused_to")
+            else None,
+            age_band=data.get("age_band"),
+        )
+
     def keeps(self, row: dict[str, Any]) -> bool:
         checks = [
             not self.disease or row["disease"] in self.disease,
