@@ -178,12 +178,19 @@ def test_total_limit_is_checked_before_the_interval() -> None:
     assert decision.reason == "Maximum total of 4 doses already given"
 
 
-def test_clinical_improvement_is_noted_but_does_not_refuse() -> None:
-    decision = tocilizumab_redose(
+def test_clinical_improvement_refuses_a_further_dose() -> None:
+    """TOCI-04: additional doses only "if no clinical improvement after the first dose"."""
+    improving = tocilizumab_redose(
         prior_dose_times_h=[0], proposed_dose_time_h=8, clinical_improvement=True
     )
-    assert decision.value is True
-    assert decision.notes
+    assert improving.value is False and "improvement" in improving.reason
+    assert tocilizumab_redose(
+        prior_dose_times_h=[0], proposed_dose_time_h=8, clinical_improvement=False
+    ).value
+    first = tocilizumab_redose(
+        prior_dose_times_h=[], proposed_dose_time_h=0, clinical_improvement=True
+    )
+    assert first.value is True  # the first dose is not a re-dose
 
 
 @given(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -210,6 +211,11 @@ def tocilizumab_dose(*, weight_kg: float, protocol: Protocol | None = None) -> D
     )
 
 
+def _gap(later: float, earlier: float) -> Decimal:
+    """Hours between two clock times as written (8.2 − 0.2 is 8, not 7.999…; C-1 exactness)."""
+    return Decimal(repr(later)) - Decimal(repr(earlier))
+
+
 def _finite_time(name: str, value: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise InvalidValue(
@@ -250,9 +256,10 @@ def tocilizumab_redose(
 ) -> RedoseDecision:
     """Whether another tocilizumab dose may be given at ``proposed_dose_time_h``.
 
-    Refused, with the reason, when the total would exceed 4 doses, when the last dose was under
-    8 h earlier, or when more than 3 doses would fall in the rolling 24 h window ending at the
-    proposed time. Times are hours on one common clock.
+    Refused, with the reason, when the total would exceed 4 doses, when clinical improvement was
+    recorded after an earlier dose (further doses are for patients without improvement), when the
+    last dose was under 8 h earlier, or when more than 3 doses would fall in the rolling 24 h
+    window ending at the proposed time. Times are hours on one common clock, compared as written.
     Actemra label (TOCI-04); ASCO 2021 (TOCI-05).
     """
     spec = (protocol or default_protocol()).drug("tocilizumab")
@@ -271,21 +278,22 @@ def tocilizumab_redose(
             value=proposed_dose_time_h,
             expected=f">= {fmt(prior[-1])} h",
         )
-    in_window = [d for d in prior if proposed - d < TOCILIZUMAB_WINDOW_H]
-    since_last = proposed - prior[-1] if prior else None
+    in_window = [d for d in prior if _gap(proposed, d) < Decimal(repr(TOCILIZUMAB_WINDOW_H))]
+    since_last = float(_gap(proposed, prior[-1])) if prior else None
     notes: list[str] = []
-    if clinical_improvement:
-        notes.append(
-            "Label: additional doses are for patients without clinical improvement; "
-            "improvement was recorded."
-        )
     reference = format_sources(spec.source())
     origins = _origins(spec, ["min_interval_h", "max_doses_per_24_h", "max_doses_total"])
     allowed = False
     earliest: float | None = None
     if len(prior) >= total_max:
         reason = f"Maximum total of {total_max} doses already given"
-    elif since_last is not None and since_last < interval:
+    elif prior and clinical_improvement:
+        # [ACTEMRA_LABEL] TOCI-04: "if no clinical improvement … up to 3 additional doses".
+        reason = (
+            "Clinical improvement recorded: additional doses are given only without clinical "
+            "improvement after the first dose (TOCI-04)"
+        )
+    elif since_last is not None and _gap(proposed, prior[-1]) < Decimal(repr(interval)):
         reason = (
             f"Minimum interval {fmt_rate(interval)} h not reached: last dose {fmt(since_last)} h "
             f"before the proposed time"
