@@ -42,8 +42,11 @@ def register(app: typer.Typer) -> None:
 
     @app.command("report")
     def report_command(
+        kind: str = typer.Argument("cohort", help="what to report on (cohort)"),
         out: Path = typer.Option(
-            Path("cartwatch-report"), "--out", help="folder for CSV and figures"
+            Path("cartwatch-report"),
+            "--out",
+            help="a folder (CSV tables, PNG/SVG figures, report.html) or a file ending in .html",
         ),
         by: str = typer.Option(
             None, "--by", help="group rows by: product, disease, category, age_band …"
@@ -65,7 +68,13 @@ def register(app: typer.Typer) -> None:
         save_as: str = typer.Option(None, "--save-as", help="save these criteria under a name"),
         database: str = typer.Option(None, "--database", help="database URL"),
     ) -> None:
-        """The tables and figures of a CAR-T paper for one cohort of the registry."""
+        """The tables and figures of a CAR-T paper for one cohort of the registry.
+
+        `cartwatch report cohort --cohort NAME --out report.html` writes one self-contained HTML
+        file; `--out DIR` writes the CSV tables and PNG/SVG figures and report.html into DIR.
+        """
+        if kind != "cohort":
+            raise fail(f"cannot report on `{kind}`; expected: cohort")
         import datetime as dt
 
         from cartwatch.registry.repository import Registry
@@ -95,7 +104,17 @@ def register(app: typer.Typer) -> None:
                 raise fail(
                     f"--by {by} is not a cohort column; try product, disease, category, age_band"
                 )
-            written = write_report(data, out, group_by=by)
+            from cartwatch.web.pages import cohort_report_html
+
+            html = cohort_report_html(data, group_by=by or "product", links=False)
+            if out.suffix.lower() == ".html":
+                out.parent.mkdir(parents=True, exist_ok=True)
+                out.write_text(html, encoding="utf-8")
+                written = [out]
+            else:
+                written = write_report(data, out, group_by=by)
+                (out / "report.html").write_text(html, encoding="utf-8")
+                written.append(out / "report.html")
         except ValueError as exc:
             raise fail(str(exc)) from None
         from cartwatch.analytics.incidence import format_table_one, table_one
@@ -109,7 +128,7 @@ def register(app: typer.Typer) -> None:
         for row in table.iter_rows():
             rich_table.add_row(*(str(v) for v in row))
         console.print(rich_table)
-        console.print(f"{len(written)} files written to {out}/")
+        console.print(f"{len(written)} file(s) written: {out}")
 
     @app.command("cohorts")
     def cohorts_command(

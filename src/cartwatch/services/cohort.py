@@ -138,6 +138,7 @@ class CohortData:
     follow_up: pl.DataFrame
     kinetics: pl.DataFrame = field(default_factory=pl.DataFrame)
     cohort_filter: CohortFilter = field(default_factory=CohortFilter)
+    data_cut: dt.date | None = None
 
 
 def _response_category(detail: str) -> str | None:
@@ -174,6 +175,7 @@ def build_cohort(
     treatment_rows: list[dict[str, Any]] = []
     follow_rows: list[dict[str, Any]] = []
     kinetics_rows: list[dict[str, Any]] = []
+    data_cut: dt.date | None = None
     for patient in registry.list_patients():
         infusions = registry.infusions(patient.patient_ref)
         if not infusions:
@@ -259,6 +261,13 @@ def build_cohort(
         end = death or max(contact, last_seen.date())
         row["os_days"] = float((end - day0.date()).days)
         row["death"] = death is not None
+        progressed = min(
+            (on for kind, on, _ in outcomes if kind in ("relapse", "progression")), default=None
+        )
+        pfs_end = min(d for d in (progressed, death, end) if d is not None)
+        row["pfs_days"] = float((pfs_end - day0.date()).days)
+        row["progression_or_death"] = progressed is not None or death is not None
+        data_cut = max(d for d in (data_cut, end) if d is not None)
         stored = {
             scale: registry.episodes(patient.patient_ref, scale=scale)
             for scale in ("astct_crs", "astct_icans")
@@ -318,6 +327,7 @@ def build_cohort(
             {"patient_id": pl.String, "marker": pl.String, "day": pl.Float64, "value": pl.Float64},
         ),
         cohort_filter=chosen,
+        data_cut=data_cut,
     )
 
 
@@ -399,6 +409,14 @@ def _recovery(
     out[f"{label}_recovered"] = False
     out[f"{label}_recovery_days"] = after[-1][0]
     return out
+
+
+def _days_row(values: dict[str, float | None]) -> dict[str, float | None]:
+    return {
+        "median_days": values.get("median"),
+        "lower_days": values.get("lower"),
+        "upper_days": values.get("upper"),
+    }
 
 
 def _kinetics_report(data: CohortData, out: Path) -> list[Path]:
@@ -551,23 +569,61 @@ def write_report(data: CohortData, out: Path, *, group_by: str | None = None) ->
         )
         icaht.write_csv(out / "icaht_distribution.csv")
         written.append(out / "icaht_distribution.csv")
-        recovered = cohort.filter(pl.col("neutrophil_recovered") == True)  # noqa: E712
-        if recovered.height:
-            summary = incidence.median_iqr(values=recovered["neutrophil_recovery_days"].to_list())
-            pl.DataFrame(
-                [
-                    {
-                        "recovered": recovered.height,
-                        "neutropenic": int(cohort["neutrophil_recovered"].is_not_null().sum()),
-                        **{k: v for k, v in summary.to_dict().items() if not isinstance(v, list)},
-                    }
-                ]
-            ).write_csv(out / "neutrophil_recovery.csv")
-            written.append(out / "neutrophil_recovery.csv")
+        for label in ("neutrophil", "platelet"):
+            flag, days = f"{label}_recovered", f"{label}_recovery_days"
+            recovered = cohort.filter(pl.col(flag) == True)  # noqa: E712
+            if recovered.height:
+                summary = incidence.median_iqr(values=recovered[days].to_list())
+                pl.DataFrame(
+                    [
+                        {
+                            "recovered": recovered.height,
+                            "with_cytopenia": int(cohort[flag].is_not_null().sum()),
+                            **summary.to_dict(),
+                        }
+                    ]
+                ).write_csv(out / f"{label}_recovery.csv")
+                written.append(out / f"{label}_recovery.csv")
     written += _kinetics_report(data, out)
     treatments = incidence.event_rates(cohort, group_by=group_by)
     treatments.write_csv(out / "treatments.csv")
     written.append(out / "treatments.csv")
+    if data.episodes.height:
+        incidence.onset_duration(data.episodes).write_csv(out / "onset_duration.csv")
+        written.append(out / "onset_duration.csv")
+    agreement_rows = []
+    for label, scales in (("CRS", CRS_SCALES), ("ICANS", ICANS_SCALES)):
+        columns = [grade_columns[s] for s in scales if s in grade_columns]
+        if len(columns) >= 2:
+            agreement = concordance.overall_agreement(cohort, scale_columns=columns)
+            agreement_rows.append(
+                {
+                    "syndrome": label,
+                    "scales": " ".join(scales),
+                    "patients_assessable_under_all": agreement.n,
+                    "percent_same_grade": agreement.percent_same_grade,
+                    "percent_same_presence": agreement.percent_same_presence,
+                }
+            )
+    if agreement_rows:
+        pl.DataFrame(agreement_rows).write_csv(out / "scale_agreement.csv")
+        written.append(out / "scale_agreement.csv")
+    os_curve = survival.kaplan_meier(
+        time_days=cohort["os_days"].to_numpy(), event=cohort["death"].to_numpy()
+    )
+    pfs_curve = survival.kaplan_meier(
+        time_days=cohort["pfs_days"].to_numpy(), event=cohort["progression_or_death"].to_numpy()
+    )
+    follow = survival.median_follow_up(
+        time_days=cohort["os_days"].to_numpy(), event=cohort["death"].to_numpy()
+    )
+    survival_rows = [
+        {"measure": "overall survival", **_days_row(os_curve.median())},
+        {"measure": "progression-free survival", **_days_row(pfs_curve.median())},
+        {"measure": "follow-up (reverse Kaplan–Meier)", **_days_row(follow)},
+    ]
+    pl.DataFrame(survival_rows).write_csv(out / "survival.csv")
+    written.append(out / "survival.csv")
     km = survival.kaplan_meier_by_group(cohort, group_by=group_by)
     risk_times = [0, 30, 90, 180, 365]
     written += plots.save_figure(
