@@ -64,6 +64,7 @@ def _patient(
     )
     registry.add_outcome(ref, kind="response", on_date=dt.date(2026, 4, 1), detail="CR")
     if died:
+        registry.add_outcome(ref, kind="icu_transfer", on_date=dt.date(2026, 3, 3))
         registry.add_outcome(ref, kind="death", on_date=dt.date(2026, 5, 1))
     else:
         registry.add_outcome(ref, kind="last_contact", on_date=dt.date(2026, 9, 1))
@@ -114,6 +115,7 @@ def test_the_cohort_frame_has_what_the_analytics_read(cohort_registry: Registry)
     assert rows["P3"]["max_grade__astct_crs"] == 0
     assert rows["P1"]["tocilizumab_given"] is True and rows["P3"]["tocilizumab_given"] is False
     assert rows["P1"]["death"] is True and rows["P1"]["crs_cause"] == 1
+    assert rows["P1"]["icu_transfer"] is True and rows["P2"]["icu_transfer"] is False
     assert rows["P3"]["crs_cause"] == 0 and rows["P3"]["os_days"] > 150
     assert rows["P1"]["targets"] == ["CD19"] and rows["P3"]["age_band"] == "≥65"
 

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from cartwatch.assessment import ALTERNATIVE_UNITS, FIELDS, ICE_ITEM_POINTS, parse_assessment
 from cartwatch.errors import CartwatchError, InvalidValue, UnknownField, closest_name
+from cartwatch.registry.repository import OUTCOME_KINDS
 from cartwatch.interop.report import RowError
 
 Kind = Literal[
@@ -36,7 +37,6 @@ KINDS: tuple[Kind, ...] = (
 
 SEXES = ("female", "male")
 ORIGINS = ("autologous", "allogeneic")
-OUTCOME_KINDS = ("response", "relapse", "progression", "death", "last_contact")
 DOSE_MG_RANGE = (0.0, 100_000.0)  # the repository's plausible range for one dose
 CELL_DOSE_RANGE = (0.0, 1e13)  # Interpretation: cells or cells/kg; any positive count below 10^13
 NESTED_OBJECTS: dict[str, tuple[str, ...] | None] = {

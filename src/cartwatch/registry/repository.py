@@ -36,6 +36,7 @@ PATIENT_FIELDS = (
 )
 SEXES = ("female", "male")
 INDICATION_CATEGORIES = ("haematological", "autoimmune")
+OUTCOME_KINDS = ("response", "relapse", "progression", "death", "last_contact", "icu_transfer")
 
 
 def utc_now() -> dt.datetime:
@@ -825,7 +826,7 @@ class Registry:
         self, patient_ref: str, *, kind: str, on_date: dt.date, detail: str | None = None
     ) -> None:
         """Record a response, relapse/progression, death or last contact."""
-        kinds = ("response", "relapse", "progression", "death", "last_contact")
+        kinds = OUTCOME_KINDS
         if kind not in kinds:
             raise InvalidValue(
                 f"`kind={kind}` is not an outcome",

@@ -44,6 +44,7 @@ AGE_BANDS = (
 )
 STEROIDS = ep.DrugClass.CORTICOSTEROID
 TOXICITY_WINDOW_DAYS = 30  # the swimmer plot's window (acute toxicity; spec §7 timing facts)
+MAX_LANES = 100  # patients drawn in the swimmer plot and the heatmap
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -236,7 +237,7 @@ def build_cohort(
         row["anakinra_given"] = (
             any(ep.normalise_drug(d.drug) == "anakinra" for d in drugs) if charted else None
         )
-        row["icu_transfer"] = None
+        row["icu_transfer"] = None  # set from the outcomes below
         for d, c in classes:
             name = ep.normalise_drug(d.drug)
             label = "steroids" if c is STEROIDS else name
@@ -249,6 +250,10 @@ def build_cohort(
                     }
                 )
         outcomes = registry.outcomes(patient.patient_ref)
+        if any(kind == "icu_transfer" for kind, _, _ in outcomes):
+            row["icu_transfer"] = True
+        elif charted:
+            row["icu_transfer"] = False
         responses = [
             _response_category(detail)
             for kind, _, detail in outcomes
@@ -409,6 +414,15 @@ def _recovery(
     out[f"{label}_recovered"] = False
     out[f"{label}_recovery_days"] = after[-1][0]
     return out
+
+
+def _lanes(data: CohortData) -> list[str]:
+    """The patients drawn in per-patient figures: all of them up to ``MAX_LANES``, else those
+    with the highest maximum CRS grade first (a figure of thousands of lanes cannot be read)."""
+    ranked = data.patients.sort(
+        pl.col("max_grade__astct_crs").fill_null(-1), descending=True, maintain_order=True
+    )["patient_id"].to_list()
+    return ranked[:MAX_LANES]
 
 
 def _days_row(values: dict[str, float | None]) -> dict[str, float | None]:
@@ -648,20 +662,24 @@ def write_report(data: CohortData, out: Path, *, group_by: str | None = None) ->
         plots.max_grade_bars(cohort, grade_columns=grade_columns), stem=out / "max_grade_by_scale"
     )
     if data.daily.height:
-        segments = plots.segments_from_daily(data.daily)
+        lanes = _lanes(data)
+        daily = data.daily.filter(pl.col("patient_id").is_in(lanes))
+        segments = plots.segments_from_daily(daily)
         window = pl.col("day") <= TOXICITY_WINDOW_DAYS
+        shown = f"{len(lanes)} of {cohort.height} patients, highest grades first"
         written += plots.save_figure(
             plots.swimmer_plot(
                 segments.filter(pl.col("start_day") <= TOXICITY_WINDOW_DAYS),
-                treatments=data.treatments.filter(window),
-                follow_up=data.follow_up.with_columns(
+                treatments=data.treatments.filter(window & pl.col("patient_id").is_in(lanes)),
+                follow_up=data.follow_up.filter(pl.col("patient_id").is_in(lanes)).with_columns(
                     pl.col("last_day").clip(upper_bound=TOXICITY_WINDOW_DAYS)
                 ),
-                title=f"Toxicity episodes, days 0–{TOXICITY_WINDOW_DAYS} after infusion",
+                title=f"Toxicity episodes, days 0–{TOXICITY_WINDOW_DAYS} ({shown})",
             ),
             stem=out / "swimmer",
         )
         written += plots.save_figure(
-            plots.grade_heatmap(data.daily), stem=out / "daily_grade_heatmap"
+            plots.grade_heatmap(daily, title=f"Daily maximum grade ({shown})"),
+            stem=out / "daily_grade_heatmap",
         )
     return written
