@@ -19,8 +19,8 @@ from typing import Any, Literal
 
 from cartwatch.assessment import ALTERNATIVE_UNITS, FIELDS, ICE_ITEM_POINTS, parse_assessment
 from cartwatch.errors import CartwatchError, InvalidValue, UnknownField, closest_name
-from cartwatch.registry.repository import OUTCOME_KINDS
 from cartwatch.interop.report import RowError
+from cartwatch.registry.repository import OUTCOME_KINDS
 
 Kind = Literal[
     "patients", "products", "infusions", "assessments", "administrations", "labs", "outcomes"

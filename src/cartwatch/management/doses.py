@@ -228,9 +228,9 @@ def _finite_time(name: str, value: float) -> float:
 
 
 def _after(base: float, offset: float) -> float:
-    """The smallest time t >= base + offset for which ``t - base >= offset`` holds in floats."""
-    t = base + offset
-    while t - base < offset:
+    """The smallest time t at least ``offset`` hours after ``base``, as :func:`_gap` compares."""
+    t = float(Decimal(repr(base)) + Decimal(repr(offset)))
+    while _gap(t, base) < Decimal(repr(offset)):
         t = math.nextafter(t, math.inf)
     return t
 
@@ -240,7 +240,8 @@ def _earliest_allowed(
 ) -> float:
     t = max(start, _after(prior[-1], interval)) if prior else start
     for _ in range(len(prior) + 1):
-        inside = sorted(d for d in prior if t - d < TOCILIZUMAB_WINDOW_H and d <= t)
+        window = Decimal(repr(TOCILIZUMAB_WINDOW_H))
+        inside = sorted(d for d in prior if _gap(t, d) < window and d <= t)
         if len(inside) + 1 <= per_window:
             return t
         t = max(t, _after(inside[len(inside) - per_window], TOCILIZUMAB_WINDOW_H))
