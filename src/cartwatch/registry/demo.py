@@ -1648,7 +1648,7 @@ class GradedPatient:
     episodes: Mapping[str, tuple[Mapping[str, Any], ...]]
 
 
-GRADED_BY = "episodes.carry_crs_state + services.record.grade_for_storage; episodes.derive_episodes"
+GRADED_BY = "services.episodes.grade_and_derive"
 
 
 def grade_patient(p: DemoPatient) -> GradedPatient:
@@ -1657,8 +1657,8 @@ def grade_patient(p: DemoPatient) -> GradedPatient:
     episodes ``services.episodes.derive_patient_episodes`` stores. Pure."""
     from cartwatch import episodes
     from cartwatch.assessment import parse_assessment
-    from cartwatch.services.episodes import EPISODE_SCALES
-    from cartwatch.services.record import grade_for_storage, stored_scales
+    from cartwatch.services.episodes import EPISODE_SCALES, grade_and_derive
+    from cartwatch.services.record import stored_scales
 
     rows = [(a.assessed_at, parse_assessment(a.data)) for a in p.assessments]
     administrations = [
@@ -1668,28 +1668,12 @@ def grade_patient(p: DemoPatient) -> GradedPatient:
     infusions = [
         episodes.Infusion(infusion_id=i.infusion_ref, at=i.infused_at) for i in p.infusions
     ]
-    carried = episodes.carry_crs_state(
-        assessments=rows, administrations=administrations, infusions=infusions
+    results, derived = grade_and_derive(
+        assessments=rows,
+        administrations=administrations,
+        infusions=infusions,
+        scales=EPISODE_SCALES,
     )
-    scales = tuple(dict.fromkeys((*stored_scales(), *EPISODE_SCALES)))
-    results = [grade_for_storage(completed, scales) for _, completed in carried]
-    derived: dict[str, tuple[Any, ...]] = {}
-
-    def episodes_of(scale: str) -> tuple[Any, ...]:
-        # As services.episodes.derive_patient_episodes: points from the stored grades; ICANS
-        # scales get their paired CRS scale's episodes (biphasic).
-        if scale not in derived:
-            pair = episodes.ICANS_CRS_PAIRING.get(scale)
-            derived[scale] = episodes.derive_episodes(
-                scale=scale,
-                points=[
-                    (at, r[scale]["grade"]) for (at, _), r in zip(carried, results, strict=True)
-                ],
-                infusions=infusions,
-                administrations=administrations,
-                crs_episodes=episodes_of(pair) if pair and pair in scales else None,
-            )
-        return derived[scale]
 
     stored = set(stored_scales())
     return GradedPatient(
@@ -1701,9 +1685,7 @@ def grade_patient(p: DemoPatient) -> GradedPatient:
             )
             for (at, parsed), r in zip(rows, results, strict=True)
         ),
-        episodes={
-            scale: tuple(e.to_dict() for e in episodes_of(scale)) for scale in EPISODE_SCALES
-        },
+        episodes={scale: tuple(e.to_dict() for e in derived[scale]) for scale in EPISODE_SCALES},
     )
 
 

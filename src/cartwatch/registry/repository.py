@@ -218,6 +218,15 @@ class Registry:
             )
         )
 
+    def _insert(
+        self, session: Session, row: m.Base, *, entity: str, patient_id: int | None
+    ) -> None:
+        """Add a new (versioned) record, stamped, with its audit row in the same transaction."""
+        assert isinstance(row, m.Versioned)
+        self._stamp(row)
+        session.add(row)
+        self._audit(session, action="insert", row=row, entity=entity, patient_id=patient_id)
+
     def _stamp(self, row: m.Versioned) -> None:
         now = self._clock()
         if getattr(row, "created_at", None) is None:
@@ -258,9 +267,7 @@ class Registry:
                     value=ref,
                 )
             row = m.Patient(patient_ref=ref, **values)
-            self._stamp(row)
-            session.add(row)
-            self._audit(session, action="insert", row=row, entity="patient", patient_id=None)
+            self._insert(session, row, entity="patient", patient_id=None)
             session.flush()
             return _patient_view(row)
 
@@ -376,11 +383,7 @@ class Registry:
                 disease_group=disease_group,
                 diagnosed_on=diagnosed_on,
             )
-            self._stamp(row)
-            session.add(row)
-            self._audit(
-                session, action="insert", row=row, entity="indication", patient_id=patient.id
-            )
+            self._insert(session, row, entity="indication", patient_id=patient.id)
 
     def indications(self, patient_ref: str) -> list[dict[str, Any]]:
         with self._tx() as session:
@@ -456,11 +459,7 @@ class Registry:
                 fludarabine_mg_m2_day=fludarabine_mg_m2_day,
                 cyclophosphamide_mg_m2_day=cyclophosphamide_mg_m2_day,
             )
-            self._stamp(row)
-            session.add(row)
-            self._audit(
-                session, action="insert", row=row, entity="lymphodepletion", patient_id=patient.id
-            )
+            self._insert(session, row, entity="lymphodepletion", patient_id=patient.id)
 
     # --- products and infusions ------------------------------------------------------------
 
@@ -490,9 +489,7 @@ class Registry:
                 costimulatory_domain=costimulatory_domain,
                 origin=origin,
             )
-            self._stamp(row)
-            session.add(row)
-            self._audit(session, action="insert", row=row, entity="product", patient_id=None)
+            self._insert(session, row, entity="product", patient_id=None)
             return row.id
 
     def products(self) -> dict[str, dict[str, Any]]:
@@ -550,9 +547,7 @@ class Registry:
                 cell_dose=cell_dose,
                 cell_dose_unit=cell_dose_unit,
             )
-            self._stamp(row)
-            session.add(row)
-            self._audit(session, action="insert", row=row, entity="infusion", patient_id=patient.id)
+            self._insert(session, row, entity="infusion", patient_id=patient.id)
             session.flush()
             return _infusion_view(row, patient_ref, product)
 
@@ -611,11 +606,7 @@ class Registry:
                 data=canonical,
                 recorded_by=self.actor,
             )
-            self._stamp(row)
-            session.add(row)
-            self._audit(
-                session, action="insert", row=row, entity="assessment", patient_id=patient.id
-            )
+            self._insert(session, row, entity="assessment", patient_id=patient.id)
             if grades:
                 self._store_grades(session, row.id, grades)
             session.flush()
@@ -763,11 +754,7 @@ class Registry:
                 route=route,
                 recorded_by=self.actor,
             )
-            self._stamp(row)
-            session.add(row)
-            self._audit(
-                session, action="insert", row=row, entity="administration", patient_id=patient.id
-            )
+            self._insert(session, row, entity="administration", patient_id=patient.id)
             session.flush()
             return _administration_view(row, patient_ref)
 
@@ -808,9 +795,7 @@ class Registry:
             row = m.LabValue(
                 patient_id=patient.id, taken_at=at, name=field_name, value=float(field_value)
             )
-            self._stamp(row)
-            session.add(row)
-            self._audit(session, action="insert", row=row, entity="lab", patient_id=patient.id)
+            self._insert(session, row, entity="lab", patient_id=patient.id)
 
     def labs(self, patient_ref: str) -> list[tuple[dt.datetime, str, float]]:
         with self._tx() as session:
@@ -846,9 +831,7 @@ class Registry:
             if existing is not None:
                 return
             row = m.Outcome(patient_id=patient.id, kind=kind, on_date=on_date, detail=detail)
-            self._stamp(row)
-            session.add(row)
-            self._audit(session, action="insert", row=row, entity="outcome", patient_id=patient.id)
+            self._insert(session, row, entity="outcome", patient_id=patient.id)
 
     def outcomes(self, patient_ref: str) -> list[tuple[str, dt.date, str | None]]:
         with self._tx() as session:

@@ -6,15 +6,16 @@ episodes (``cartwatch.episodes``), store grades and episodes, and report what ch
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import cartwatch
 from cartwatch import episodes as ep
+from cartwatch.assessment import Assessment
 from cartwatch.registry.repository import Registry
-from cartwatch.services.record import patient_context, stored_scales
+from cartwatch.services.record import grade_for_storage, patient_context, stored_scales
 
 EPISODE_SCALES = (
     "astct_crs",
@@ -47,39 +48,24 @@ class RegradeReport:
         }
 
 
-def derive_patient_episodes(
-    registry: Registry,
-    patient_ref: str,
+def grade_and_derive(
     *,
+    assessments: Sequence[tuple[dt.datetime, Assessment]],
+    administrations: Sequence[ep.Administration],
+    infusions: Sequence[ep.Infusion],
     scales: Sequence[str] = EPISODE_SCALES,
-    store: bool = True,
-    regrade: bool = False,
-    report: RegradeReport | None = None,
-) -> dict[str, list[dict[str, Any]]]:
-    """Episodes of one patient per scale (stored when ``store``); optionally regrade first."""
-    infusions, administrations, assessments, _ids = patient_context(registry, patient_ref)
+) -> tuple[list[dict[str, dict[str, Any]]], dict[str, tuple[ep.Episode, ...]]]:
+    """One patient's record graded and walked (pure): carry the CRS state, grade every
+    assessment under the stored scales and ``scales``, derive each scale's episodes (ICANS
+    scales with their paired CRS scale's episodes, for biphasic ICANS).
+
+    Returns the results per assessment (scale → result JSON) and the episodes per scale.
+    """
     carried = ep.carry_crs_state(
         assessments=assessments, administrations=administrations, infusions=infusions
     )
     grade_scales = tuple(dict.fromkeys((*stored_scales(), *scales)))
-    results = [
-        {scale: cartwatch.grade(scale, a).to_dict() for scale in grade_scales} for _, a in carried
-    ]
-    if regrade:
-        views = registry.assessments(patient_ref)
-        for view, new in zip(views, results, strict=True):
-            changed = [
-                s
-                for s in new
-                if (view.grades.get(s) or {}).get("grade") != new[s].get("grade")
-                or (view.grades.get(s) or {}).get("status") != new[s].get("status")
-            ]
-            if changed or set(view.grades) != set(new):
-                registry.store_grades(view.id, new)
-            if report is not None:
-                report.grades_changed.update(changed)
-                report.assessments += 1
-    out: dict[str, list[dict[str, Any]]] = {}
+    results = [grade_for_storage(a, grade_scales) for _, a in carried]
     derived: dict[str, tuple[ep.Episode, ...]] = {}
 
     def episodes_of(scale: str) -> tuple[ep.Episode, ...]:
@@ -95,8 +81,43 @@ def derive_patient_episodes(
             )
         return derived[scale]
 
+    return results, {scale: episodes_of(scale) for scale in scales}
+
+
+def derive_patient_episodes(
+    registry: Registry,
+    patient_ref: str,
+    *,
+    scales: Sequence[str] = EPISODE_SCALES,
+    store: bool = True,
+    regrade: bool = False,
+    report: RegradeReport | None = None,
+) -> dict[str, list[dict[str, Any]]]:
+    """Episodes of one patient per scale (stored when ``store``); optionally regrade first."""
+    infusions, administrations, assessments, _ids = patient_context(registry, patient_ref)
+    results, derived = grade_and_derive(
+        assessments=assessments,
+        administrations=administrations,
+        infusions=infusions,
+        scales=scales,
+    )
+    if regrade:
+        views = registry.assessments(patient_ref)
+        for view, new in zip(views, results, strict=True):
+            changed = [
+                s
+                for s in new
+                if (view.grades.get(s) or {}).get("grade") != new[s].get("grade")
+                or (view.grades.get(s) or {}).get("status") != new[s].get("status")
+            ]
+            if changed or set(view.grades) != set(new):
+                registry.store_grades(view.id, new)
+            if report is not None:
+                report.grades_changed.update(changed)
+                report.assessments += 1
+    out: dict[str, list[dict[str, Any]]] = {}
     for scale in scales:
-        rows = [e.to_dict() for e in episodes_of(scale)]
+        rows = [e.to_dict() for e in derived[scale]]
         if store:
             before = registry.episodes(patient_ref, scale=scale) if report is not None else None
             registry.replace_episodes(patient_ref, scale=scale, episodes=rows)
