@@ -48,6 +48,8 @@ def _patient(
             data={
                 "temperature_c": 39.0,
                 **CALM,
+                # the most severe CRS also has ICANS (ICE 6 → grade 2)
+                "ice_total": 6 if crs_peak == "vasopressor_single" else 10,
                 "hypotension": crs_peak,
                 "oxygen": {"device": "none"},
                 "age_years": age,
@@ -138,6 +140,11 @@ def test_report_writes_tables_and_figures(cohort_registry: Registry, tmp_path: P
         "swimmer.png",
         "max_grade_by_scale.svg",
         "crs_scale_concordance.csv",
+        "crs_cumulative_incidence.svg",
+        "icans_cumulative_incidence.svg",
+        "onset_duration.csv",
+        "survival.csv",
+        "scale_agreement.csv",
     } <= names
     with (tmp_path / "table_one.csv").open() as fh:
         table = {r["group"]: r for r in csv.DictReader(fh)}

@@ -416,6 +416,34 @@ def _recovery(
     return out
 
 
+def _cumulative_incidence_figure(
+    cohort: pl.DataFrame, syndrome: str, label: str, out: Path, *, group_by: str | None
+) -> list[Path]:
+    """Aalen–Johansen curves of ``syndrome`` (death competing) per group, with numbers at risk."""
+    from cartwatch.analytics import plots, survival
+
+    time_column, cause_column = f"{syndrome}_time_days", f"{syndrome}_cause"
+    curves = survival.cumulative_incidence_by_group(
+        cohort, time_column=time_column, cause_column=cause_column, group_by=group_by
+    )
+    toxicity = {group: by_cause[1] for group, by_cause in curves.items() if 1 in by_cause}
+    if not toxicity:
+        return []
+    times = {
+        group: (cohort.filter(pl.col(group_by) == group) if group_by else cohort)[
+            time_column
+        ].to_list()
+        for group in toxicity
+    }
+    figure = plots.cumulative_incidence_plot(
+        toxicity,
+        time_days=times,
+        risk_times=[0, 7, 14, 21, 28],
+        title=f"Cumulative incidence of {label} (death as competing risk)",
+    )
+    return plots.save_figure(figure, stem=out / f"{syndrome}_cumulative_incidence")
+
+
 def _lanes(data: CohortData) -> list[str]:
     """The patients drawn in per-patient figures: all of them up to ``MAX_LANES``, else those
     with the highest maximum CRS grade first (a figure of thousands of lanes cannot be read)."""
@@ -643,21 +671,8 @@ def write_report(data: CohortData, out: Path, *, group_by: str | None = None) ->
     written += plots.save_figure(
         plots.km_plot(km, risk_times=risk_times), stem=out / "overall_survival"
     )
-    cif = survival.cumulative_incidence_by_group(cohort, group_by=group_by)
-    crs_curves = {label: curves[1] for label, curves in cif.items() if 1 in curves}
-    if crs_curves:
-        times = {
-            label: cohort.filter(pl.col(group_by) == label)["crs_time_days"].to_list()
-            if group_by
-            else cohort["crs_time_days"].to_list()
-            for label in crs_curves
-        }
-        written += plots.save_figure(
-            plots.cumulative_incidence_plot(
-                crs_curves, time_days=times, risk_times=[0, 7, 14, 21, 28]
-            ),
-            stem=out / "crs_cumulative_incidence",
-        )
+    for syndrome, label in (("crs", "CRS"), ("icans", "ICANS")):
+        written += _cumulative_incidence_figure(cohort, syndrome, label, out, group_by=group_by)
     written += plots.save_figure(
         plots.max_grade_bars(cohort, grade_columns=grade_columns), stem=out / "max_grade_by_scale"
     )
