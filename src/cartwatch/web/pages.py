@@ -23,6 +23,7 @@ def _env() -> Environment:
     )
 
 
+@cache
 def _static(name: str) -> str:
     return resources.files("cartwatch.web").joinpath("static", name).read_text(encoding="utf-8")
 
@@ -132,6 +133,15 @@ def _render_report(
             version=cartwatch.__version__,
             css=_static("cartwatch.css"),
         )
+    )
+
+
+def render_page(template: str, **context: object) -> str:
+    """Render a page template that extends ``base.html`` (the shared header, CSS and footer)."""
+    return (
+        _env()
+        .get_template(template)
+        .render(version=cartwatch.__version__, css=_static("cartwatch.css"), **context)
     )
 
 
