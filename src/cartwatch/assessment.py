@@ -20,7 +20,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from enum import StrEnum
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 from cartwatch import units
 from cartwatch.errors import (
@@ -780,14 +780,15 @@ def _boolean(name: str, raw: Any) -> bool:
 
 
 def _member(name: str, raw: Any, enum: type[_E]) -> _E:
-    allowed = [m.value for m in enum]
     if isinstance(raw, str):
+        exact = enum._value2member_map_.get(raw)
+        if exact is not None:
+            return cast("_E", exact)
+        normal = raw.strip().lower().replace("-", "_").replace(" ", "_")
         for member in enum:
-            if member.value == raw:
+            if member.value.lower() == normal:
                 return member
-        for member in enum:
-            if member.value.lower() == raw.strip().lower().replace("-", "_").replace(" ", "_"):
-                return member
+    allowed = [m.value for m in enum]
     near = closest_name(str(raw), allowed)
     hint = f" (did you mean {near}?)" if near else ""
     raise InvalidValue(

@@ -19,7 +19,7 @@ from cartwatch.api.backend import Backend
 from cartwatch.api.body import DOCUMENTED, add_documented_schemas
 from cartwatch.api.middleware import RequestLogMiddleware
 from cartwatch.api.problems import Problem, problem
-from cartwatch.api.routers import auth, grading, patients, reports, system, users
+from cartwatch.api.routers import assess, auth, grading, patients, reports, system, users, ward
 from cartwatch.api.settings import Settings
 
 __all__ = ["create_app", "problem"]
@@ -51,7 +51,7 @@ def create_app(database_url: str | None = None, *, settings: Settings | None = N
     app.state.backend = Backend(database_url or chosen.database_url)
     problems.install(app)
     app.add_middleware(RequestLogMiddleware, enabled=chosen.log_requests)
-    for module in (system, grading, auth, patients, users, reports):
+    for module in (system, grading, auth, patients, users, reports, ward, assess):
         app.include_router(module.router)
     DOCUMENTED[Problem.__name__] = Problem
 

@@ -78,8 +78,15 @@ def check_text(value: str, name: str) -> str:
     return value
 
 
-async def read_json(request: Request) -> Any:
-    """The request's JSON body, checked; ApiError (413/422) when it cannot be accepted."""
+def check_json(value: Any) -> None:
+    """ApiError (422) when a parsed JSON value holds text a database could not store or a
+    non-finite number (what :func:`read_json` checks), naming the field."""
+    _check_text(value, "")
+
+
+async def read_json(request: Request, *, check: bool = True) -> Any:
+    """The request's JSON body, checked (unless ``check`` is false: the caller checks its
+    parts with :func:`check_json`); ApiError (413/422) when it cannot be accepted."""
     limit: int = request.app.state.settings.max_body_bytes
     raw = await request.body()
     if len(raw) > limit:
@@ -97,7 +104,8 @@ async def read_json(request: Request) -> Any:
             field="body",
             expected="a JSON document (no NaN or Infinity)",
         ) from None
-    _check_text(data, "")
+    if check:
+        _check_text(data, "")
     return data
 
 

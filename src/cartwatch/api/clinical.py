@@ -122,6 +122,10 @@ def risk_scores(registry: Registry, patient: PatientView, *, now: dt.datetime) -
     return {"as_of": now, "inputs": inputs, "scores": scores}
 
 
+_ALERT_FIELDS = ("temperature_c", "ferritin_ng_ml", "ice_total", "ice", "capd_score")
+"""The stored fields the alert rules read (a stored record is already valid as a whole)."""
+
+
 def _observations(registry: Registry, ref: str) -> list[Observation]:
     seen: set[tuple[dt.datetime, ObservationKind]] = set()
     out: list[Observation] = []
@@ -132,7 +136,7 @@ def _observations(registry: Registry, ref: str) -> list[Observation]:
             out.append(Observation(at=at, kind=kind, value=float(value)))
 
     for view in registry.assessments(ref):
-        a = parse_assessment(view.data)
+        a = parse_assessment({k: view.data[k] for k in _ALERT_FIELDS if k in view.data})
         if a.temperature_c is not None:
             add(view.assessed_at, ObservationKind.TEMPERATURE_C, a.temperature_c)
         if a.ferritin_ng_ml is not None:

@@ -266,6 +266,24 @@ class AssessmentCreate(_In):
     )
 
 
+class AssessmentPatchRaw(_In):
+    """What the assessment PATCH validates before ``parse_assessment`` reads ``data``."""
+
+    version: int = Field(ge=1, le=MAX_ID)
+    data: dict[str, Any]
+
+
+class AssessmentPatch(_In):
+    """A corrected assessment, made against ``version`` (a stale version answers 409).
+
+    ``data`` replaces the charted findings; that assessment and every later one of the patient
+    are regraded and the episodes re-derived.
+    """
+
+    version: int = Field(ge=1, le=MAX_ID, description="the version the correction was made against")
+    data: AssessmentIn
+
+
 class AssessmentOut(_Out):
     id: int
     patient_ref: str

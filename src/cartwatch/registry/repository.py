@@ -124,6 +124,18 @@ class AdministrationView:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PatientChart:
+    """One patient's record read at once for a page: each assessment's ``grades`` hold the
+    stored summary per scale (scale, grade, floor, ceiling, status), not the full result."""
+
+    patient: PatientView
+    infusions: tuple[InfusionView, ...]
+    assessments: tuple[AssessmentView, ...]
+    administrations: tuple[AdministrationView, ...]
+    labs: tuple[tuple[dt.datetime, str, float], ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AuditView:
     at: dt.datetime
     actor: str
@@ -704,7 +716,170 @@ class Registry:
                 )
                 .order_by(m.AssessmentRecord.assessed_at, m.AssessmentRecord.id)
             ).all()
-            return [self._assessment_view(session, r, patient_ref) for r in rows]
+            grades: dict[int, dict[str, dict[str, Any]]] = {r.id: {} for r in rows}
+            if rows:
+                for assessment_id, scale, result in session.execute(
+                    select(m.GradeRecord.assessment_id, m.GradeRecord.scale, m.GradeRecord.result)
+                    .join(m.AssessmentRecord, m.AssessmentRecord.id == m.GradeRecord.assessment_id)
+                    .where(
+                        m.AssessmentRecord.patient_id == patient.id,
+                        m.AssessmentRecord.deleted_at.is_(None),
+                    )
+                ):
+                    grades[assessment_id][scale] = dict(result)
+            return [
+                AssessmentView(
+                    id=r.id,
+                    patient_ref=patient_ref,
+                    assessed_at=r.assessed_at,
+                    version=r.version,
+                    data=dict(r.data),
+                    recorded_by=r.recorded_by,
+                    grades=grades[r.id],
+                )
+                for r in rows
+            ]
+
+    def charts(
+        self,
+        patient_ref: str | None = None,
+        *,
+        latest_grades_only: bool = False,
+        audit_note: str | None = None,
+    ) -> list[PatientChart]:
+        """The records of one patient (NotFound if unknown) or of every patient not deleted,
+        one query per table in one transaction (pages must not query per row). With
+        ``latest_grades_only`` only the latest assessment of each patient carries its grades.
+        With ``audit_note`` each patient's read is audited in the same transaction."""
+        with self._tx() as session:
+            if patient_ref is not None:
+                patients = [self._patient_row(session, patient_ref)]
+            else:
+                patients = list(
+                    session.scalars(
+                        select(m.Patient)
+                        .where(m.Patient.deleted_at.is_(None))
+                        .order_by(m.Patient.patient_ref)
+                    )
+                )
+            ids = [p.id for p in patients]
+            refs = {p.id: p.patient_ref for p in patients}
+            one = patient_ref is not None
+
+            def of(column: Any) -> Any:
+                return column == ids[0] if one else column.in_(ids)
+
+            infusions: dict[int, list[InfusionView]] = {i: [] for i in ids}
+            if ids:
+                for inf, name in session.execute(
+                    select(m.Infusion, m.Product.name)
+                    .outerjoin(m.Product, m.Product.id == m.Infusion.product_id)
+                    .where(of(m.Infusion.patient_id), m.Infusion.deleted_at.is_(None))
+                    .order_by(m.Infusion.infused_at)
+                ):
+                    infusions[inf.patient_id].append(
+                        _infusion_view(inf, refs[inf.patient_id], name)
+                    )
+            rows: dict[int, list[Any]] = {i: [] for i in ids}
+            if ids:
+                for row in session.execute(
+                    select(
+                        m.AssessmentRecord.id,
+                        m.AssessmentRecord.patient_id,
+                        m.AssessmentRecord.assessed_at,
+                        m.AssessmentRecord.version,
+                        m.AssessmentRecord.data,
+                        m.AssessmentRecord.recorded_by,
+                    )
+                    .where(
+                        of(m.AssessmentRecord.patient_id),
+                        m.AssessmentRecord.deleted_at.is_(None),
+                    )
+                    .order_by(m.AssessmentRecord.assessed_at, m.AssessmentRecord.id)
+                ):
+                    rows[row.patient_id].append(row)
+            grades: dict[int, dict[str, dict[str, Any]]] = {}
+            query: Any = select(
+                m.GradeRecord.assessment_id,
+                m.GradeRecord.scale,
+                m.GradeRecord.grade,
+                m.GradeRecord.floor,
+                m.GradeRecord.ceiling,
+                m.GradeRecord.status,
+            )
+            if latest_grades_only:
+                latest = [r[-1].id for r in rows.values() if r]
+                query = query.where(m.GradeRecord.assessment_id.in_(latest)) if latest else None
+            elif ids:
+                query = query.join(
+                    m.AssessmentRecord, m.AssessmentRecord.id == m.GradeRecord.assessment_id
+                ).where(of(m.AssessmentRecord.patient_id))
+            else:
+                query = None
+            if query is not None:
+                for aid, scale, grade, floor, ceiling, status in session.execute(query):
+                    found = grades.get(aid)
+                    if found is None:
+                        found = grades[aid] = {}
+                    found[scale] = {
+                        "scale": scale,
+                        "grade": grade,
+                        "floor": floor,
+                        "ceiling": ceiling,
+                        "status": status,
+                    }
+            given: dict[int, list[AdministrationView]] = {i: [] for i in ids}
+            if ids:
+                for a in session.scalars(
+                    select(m.Administration)
+                    .where(of(m.Administration.patient_id), m.Administration.deleted_at.is_(None))
+                    .order_by(m.Administration.given_at)
+                ):
+                    given[a.patient_id].append(_administration_view(a, refs[a.patient_id]))
+            labs: dict[int, list[tuple[dt.datetime, str, float]]] = {i: [] for i in ids}
+            if ids:
+                for lab in session.execute(
+                    select(
+                        m.LabValue.patient_id,
+                        m.LabValue.taken_at,
+                        m.LabValue.name,
+                        m.LabValue.value,
+                    )
+                    .where(of(m.LabValue.patient_id), m.LabValue.deleted_at.is_(None))
+                    .order_by(m.LabValue.taken_at, m.LabValue.name)
+                ):
+                    labs[lab.patient_id].append((lab.taken_at, lab.name, lab.value))
+            if audit_note is not None:
+                for p in patients:
+                    self._audit(
+                        session,
+                        action="read",
+                        row=p,
+                        entity="patient",
+                        patient_id=p.id,
+                        note=audit_note,
+                    )
+            return [
+                PatientChart(
+                    patient=_patient_view(p),
+                    infusions=tuple(infusions[p.id]),
+                    assessments=tuple(
+                        AssessmentView(
+                            id=r.id,
+                            patient_ref=p.patient_ref,
+                            assessed_at=r.assessed_at,
+                            version=r.version,
+                            data=dict(r.data),
+                            recorded_by=r.recorded_by,
+                            grades=grades.get(r.id, {}),
+                        )
+                        for r in rows[p.id]
+                    ),
+                    administrations=tuple(given[p.id]),
+                    labs=tuple(labs[p.id]),
+                )
+                for p in patients
+            ]
 
     # --- administrations, labs, outcomes ------------------------------------------------------
 
@@ -1098,6 +1273,7 @@ __all__ = [
     "AuditView",
     "InfusionView",
     "IntegrityError",
+    "PatientChart",
     "PatientView",
     "Registry",
 ]

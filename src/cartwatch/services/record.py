@@ -15,6 +15,7 @@ from typing import Any
 import cartwatch
 from cartwatch import episodes as ep
 from cartwatch.assessment import Assessment, parse_assessment
+from cartwatch.errors import NotFound
 from cartwatch.grading.registry import all_scales
 from cartwatch.registry.repository import AssessmentView, Registry
 
@@ -71,3 +72,32 @@ def record_assessment(
     return registry.record_assessment(
         patient_ref, assessed_at=assessed_at, data=assessment, source_key=source_key, grades=grades
     )
+
+
+def correct_assessment(
+    registry: Registry,
+    patient_ref: str,
+    assessment_id: int,
+    *,
+    expected_version: int,
+    data: Mapping[str, Any],
+) -> AssessmentView:
+    """Correct one assessment made against ``expected_version``, then regrade the patient.
+
+    The CRS state carries from one assessment to the next (design.md §4), so a correction can
+    change the grades of every later assessment: the whole record is regraded and its episodes
+    re-derived and stored (services.episodes). Unknown assessment of this patient → NotFound;
+    stale version → Conflict; invalid data → the parser's error, before anything is written.
+    """
+    from cartwatch.services.episodes import derive_patient_episodes
+
+    if not any(v.id == assessment_id for v in registry.assessments(patient_ref)):
+        raise NotFound(
+            f"patient {patient_ref} has no assessment {assessment_id}",
+            field="assessment_id",
+            value=assessment_id,
+        )
+    parse_assessment(data)
+    registry.update_assessment(assessment_id, expected_version=expected_version, data=data)
+    derive_patient_episodes(registry, patient_ref, store=True, regrade=True)
+    return next(v for v in registry.assessments(patient_ref) if v.id == assessment_id)

@@ -13,6 +13,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 import cartwatch
 from cartwatch.services.cohort import CohortData, literature_comparison, write_report
+from cartwatch.web.assess import form_groups, live_scales
 
 
 @cache
@@ -146,14 +147,12 @@ def render_page(template: str, **context: object) -> str:
 
 
 def index_page() -> str:
-    """The bedside grading page: an assessment in, every scale's grade out."""
-    return (
-        _env()
-        .get_template("index.html")
-        .render(
-            scales=[s for s in cartwatch.scales() if s.syndrome in ("crs", "icans")],
-            version=cartwatch.__version__,
-            css=_static("cartwatch.css"),
-            js=_static("grade.js"),
-        )
+    """The bedside grading calculator: an assessment in, every CRS and ICANS grade out (the
+    same form definition and script as the patient's assessment page)."""
+    return render_page(
+        "index.html",
+        groups=form_groups(ice_total=True, ask_age=True),
+        scales=live_scales(),
+        assess_css=_static("assess.css"),
+        js=_static("grade.js"),
     )

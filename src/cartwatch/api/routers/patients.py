@@ -24,6 +24,8 @@ from cartwatch.api.schemas import (
     AssessmentCreate,
     AssessmentCreateRaw,
     AssessmentOut,
+    AssessmentPatch,
+    AssessmentPatchRaw,
     AuditOut,
     EpisodesOut,
     InfusionCreate,
@@ -44,7 +46,7 @@ from cartwatch.errors import InvalidValue, closest_name
 from cartwatch.registry.repository import Registry
 from cartwatch.registry.users import audit_reads
 from cartwatch.services.episodes import derive_patient_episodes
-from cartwatch.services.record import record_assessment
+from cartwatch.services.record import correct_assessment, record_assessment
 
 router = APIRouter(prefix="/api/v1", tags=["patients"])
 
@@ -219,6 +221,31 @@ def create_assessment(
         assessed_at=body.assessed_at,
         data=body.data,
         source_key=body.source_key,
+    )
+    return view.to_dict()
+
+
+@router.patch(
+    "/patients/{patient_ref}/assessments/{assessment_id}",
+    response_model=AssessmentOut,
+    openapi_extra=documented_body(AssessmentPatch),
+    responses=WRITE,
+)
+def patch_assessment(
+    patient_ref: PatientRef,
+    assessment_id: Annotated[int, Path(ge=1, le=2**31 - 1, description="the assessment's id")],
+    db: Db,
+    who: Nurse,
+    body: Annotated[AssessmentPatchRaw, Depends(body_of(AssessmentPatchRaw))],
+) -> dict[str, Any]:
+    """Correct an assessment made against ``version`` (stale → 409); that assessment and every
+    later one are regraded and the episodes re-derived."""
+    view = correct_assessment(
+        _as(db, who),
+        patient_ref,
+        assessment_id,
+        expected_version=body.version,
+        data=body.data,
     )
     return view.to_dict()
 
