@@ -253,3 +253,16 @@ def test_a_viewer_reads_and_every_read_is_audited(server: Ward) -> None:
     reads = [(e["actor"], e["note"]) for e in trail if e["action"] == "read"]
     for note in ("ward list", "patient", "summary"):
         assert ("viewer", note) in reads, reads
+
+
+def test_the_calendar_follows_the_label_the_indication_chooses(registry: Registry) -> None:
+    registry.add_patient(patient_ref="K-1")
+    registry.ensure_product(name="Kymriah", targets=["CD19"])
+    registry.add_infusion("K-1", infusion_ref="inf-k", infused_at=INFUSED, product="Kymriah")
+    undecided = patient_page(registry, "K-1", now=_at(30))
+    assert undecided.calendar_note is not None and "Kymriah" in undecided.calendar_note
+    registry.add_indication("K-1", disease="B-ALL", category="haematological")
+    decided = patient_page(registry, "K-1", now=_at(30))
+    assert decided.calendar_note is None
+    titles = " ".join(str(e["title"]).lower() for e in decided.calendar_events)
+    assert "fludarabine" in titles or "lymphodepletion" in titles

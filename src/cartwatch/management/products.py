@@ -213,3 +213,74 @@ def product_facts(product: Product | str) -> ProductFacts:
             value=product,
             expected=", ".join(allowed),
         ) from None
+
+
+_NAMES: dict[str, tuple[Product, ...]] = {
+    "axi-cel": (Product.AXI_CEL,),
+    "axicabtagene ciloleucel": (Product.AXI_CEL,),
+    "yescarta": (Product.AXI_CEL,),
+    "brexu-cel": (Product.BREXU_CEL_MCL, Product.BREXU_CEL_ALL),
+    "brexucabtagene autoleucel": (Product.BREXU_CEL_MCL, Product.BREXU_CEL_ALL),
+    "tecartus": (Product.BREXU_CEL_MCL, Product.BREXU_CEL_ALL),
+    "tisa-cel": (Product.TISA_CEL_ALL, Product.TISA_CEL_DLBCL, Product.TISA_CEL_FL),
+    "tisagenlecleucel": (Product.TISA_CEL_ALL, Product.TISA_CEL_DLBCL, Product.TISA_CEL_FL),
+    "kymriah": (Product.TISA_CEL_ALL, Product.TISA_CEL_DLBCL, Product.TISA_CEL_FL),
+    "liso-cel": (Product.LISO_CEL,),
+    "lisocabtagene maraleucel": (Product.LISO_CEL,),
+    "breyanzi": (Product.LISO_CEL,),
+    "ide-cel": (Product.IDE_CEL,),
+    "idecabtagene vicleucel": (Product.IDE_CEL,),
+    "abecma": (Product.IDE_CEL,),
+    "cilta-cel": (Product.CILTA_CEL,),
+    "ciltacabtagene autoleucel": (Product.CILTA_CEL,),
+    "carvykti": (Product.CILTA_CEL,),
+}
+"""Short, generic (INN) and brand names of the labelled products."""
+
+_INDICATION_WORDS: dict[Product, tuple[str, ...]] = {
+    Product.BREXU_CEL_MCL: ("mcl", "mantle cell lymphoma"),
+    Product.BREXU_CEL_ALL: (
+        "all",
+        "b-all",
+        "acute lymphoblastic leukaemia",
+        "acute lymphoblastic leukemia",
+    ),
+    Product.TISA_CEL_ALL: (
+        "all",
+        "b-all",
+        "acute lymphoblastic leukaemia",
+        "acute lymphoblastic leukemia",
+    ),
+    Product.TISA_CEL_DLBCL: (
+        "dlbcl",
+        "lbcl",
+        "large b-cell lymphoma",
+        "diffuse large b-cell lymphoma",
+    ),
+    Product.TISA_CEL_FL: ("fl", "follicular lymphoma"),
+}
+"""Indication names that choose between the labels of one product (Kymriah and Tecartus
+carry one lymphodepletion regimen per indication)."""
+
+
+def labelled_product(name: str | None, diseases: tuple[str, ...] = ()) -> Product | None:
+    """The labelled product a registry's product name refers to, or None when the name is not
+    a labelled product or the indication does not say which of its labels applies.
+
+    Accepts the ids of :class:`Product`, short names (``tisa-cel``), generic names
+    (``tisagenlecleucel``) and brands (``Kymriah``); for Kymriah and Tecartus the patient's
+    recorded ``diseases`` choose the label. Never guesses between labels.
+    """
+    if name is None:
+        return None
+    key = name.strip().lower()
+    try:
+        return Product(key)
+    except ValueError:
+        pass
+    candidates = _NAMES.get(key, ())
+    if len(candidates) == 1:
+        return candidates[0]
+    recorded = {d.strip().lower() for d in diseases}
+    matching = [p for p in candidates if recorded & set(_INDICATION_WORDS.get(p, ()))]
+    return matching[0] if len(matching) == 1 else None

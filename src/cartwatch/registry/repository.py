@@ -133,6 +133,8 @@ class PatientChart:
     assessments: tuple[AssessmentView, ...]
     administrations: tuple[AdministrationView, ...]
     labs: tuple[tuple[dt.datetime, str, float], ...]
+    diseases: tuple[str, ...] = ()
+    """The recorded indications' disease names."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -849,6 +851,14 @@ class Registry:
                     .order_by(m.LabValue.taken_at, m.LabValue.name)
                 ):
                     labs[lab.patient_id].append((lab.taken_at, lab.name, lab.value))
+            diseases: dict[int, list[str]] = {i: [] for i in ids}
+            if ids:
+                for patient_id, disease in session.execute(
+                    select(m.Indication.patient_id, m.Indication.disease).where(
+                        of(m.Indication.patient_id), m.Indication.deleted_at.is_(None)
+                    )
+                ):
+                    diseases[patient_id].append(disease)
             if audit_note is not None:
                 for p in patients:
                     self._audit(
@@ -877,6 +887,7 @@ class Registry:
                     ),
                     administrations=tuple(given[p.id]),
                     labs=tuple(labs[p.id]),
+                    diseases=tuple(diseases[p.id]),
                 )
                 for p in patients
             ]

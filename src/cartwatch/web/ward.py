@@ -19,7 +19,7 @@ from typing import Any
 import cartwatch
 from cartwatch import episodes as ep
 from cartwatch.api import clinical
-from cartwatch.errors import CartwatchError
+from cartwatch.management.products import labelled_product
 from cartwatch.pathway import EventKind, TreatmentCalendar, build_calendar
 from cartwatch.pathway.calendar import CalendarConfig
 from cartwatch.registry.repository import (
@@ -178,18 +178,21 @@ def grade_cell(view: AssessmentView | None, scale: str) -> GradeCell:
     return GradeCell(text=text, css=css, at=view.assessed_at)
 
 
-def _calendar(infusion: InfusionView | None) -> tuple[TreatmentCalendar | None, str | None]:
+def _calendar(
+    infusion: InfusionView | None, diseases: tuple[str, ...] = ()
+) -> tuple[TreatmentCalendar | None, str | None]:
     if infusion is None:
         return None, "no infusion recorded: no calendar"
     day0 = infusion.infused_at.astimezone(dt.UTC).date()
-    try:
-        return build_calendar(infusion_date=day0, product=infusion.product), None
-    except CartwatchError:
-        note = (
-            f"product `{infusion.product}` is not in the label table: calendar without "
-            "product-specific lymphodepletion and monitoring days"
-        )
-        return build_calendar(infusion_date=day0), note
+    product = labelled_product(infusion.product, diseases)
+    if product is not None:
+        return build_calendar(infusion_date=day0, product=product), None
+    note = (
+        f"product `{infusion.product}` is not a labelled product, or its indication does not "
+        "say which label applies: calendar without product-specific lymphodepletion and "
+        "monitoring days"
+    )
+    return build_calendar(infusion_date=day0), note
 
 
 def next_ice_due(
@@ -254,7 +257,7 @@ def ward_rows(
         infusion = latest_infusion(chart.infusions)
         latest = chart.assessments[-1] if chart.assessments else None
         alerts = clinical.patient_alerts(view, chart.patient, now=now)["alerts"]
-        calendar, _ = _calendar(infusion)
+        calendar, _ = _calendar(infusion, chart.diseases)
         ref = chart.patient.patient_ref
         rows.append(
             WardRow(
@@ -415,7 +418,7 @@ def patient_page(
     recommendation = clinical.current_recommendation(view, chart.patient, now=now)
     alerts = clinical.patient_alerts(view, chart.patient, now=now)
     scores = clinical.risk_scores(view, chart.patient, now=now)
-    calendar, calendar_note = _calendar(infusion)
+    calendar, calendar_note = _calendar(infusion, chart.diseases)
     today = day_after_infusion(infusion, now)
     events: tuple[Mapping[str, Any], ...] = ()
     if calendar is not None:
