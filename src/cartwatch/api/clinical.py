@@ -12,7 +12,9 @@ clinical itself. Interpretations of *which* recorded value feeds a rule are stat
   infusion is recorded);
 * scores use the latest value of each laboratory test recorded with ``POST …/labs``;
 * alerts use temperatures, ICE totals (when every item is known) and CAPD scores of assessments,
-  ferritin from assessments and labs, and tocilizumab doses given.
+  ferritin from assessments and labs, and tocilizumab doses given; the "next tocilizumab dose
+  possible" alert is withheld while the latest ASTCT CRS grade is 0 (re-dosing is for CRS that
+  has not improved: Actemra label, TOCI-04), and a note says so.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import cartwatch
 from cartwatch.assessment import ice_total_range, parse_assessment
 from cartwatch.errors import CartwatchError
 from cartwatch.management import Patient, recommend
-from cartwatch.pathway import Observation, ObservationKind, evaluate_alerts
+from cartwatch.pathway import AlertRule, Observation, ObservationKind, evaluate_alerts
 from cartwatch.registry.repository import AssessmentView, InfusionView, PatientView, Registry
 
 CRS_SCALE = "astct_crs"
@@ -126,7 +128,9 @@ _ALERT_FIELDS = ("temperature_c", "ferritin_ng_ml", "ice_total", "ice", "capd_sc
 """The stored fields the alert rules read (a stored record is already valid as a whole)."""
 
 
-def _observations(registry: Registry, ref: str) -> list[Observation]:
+def _observations(
+    registry: Registry, ref: str, assessments: list[AssessmentView]
+) -> list[Observation]:
     seen: set[tuple[dt.datetime, ObservationKind]] = set()
     out: list[Observation] = []
 
@@ -135,7 +139,7 @@ def _observations(registry: Registry, ref: str) -> list[Observation]:
             seen.add((at, kind))
             out.append(Observation(at=at, kind=kind, value=float(value)))
 
-    for view in registry.assessments(ref):
+    for view in assessments:
         a = parse_assessment({k: view.data[k] for k in _ALERT_FIELDS if k in view.data})
         if a.temperature_c is not None:
             add(view.assessed_at, ObservationKind.TEMPERATURE_C, a.temperature_c)
@@ -166,14 +170,24 @@ def patient_alerts(registry: Registry, patient: PatientView, *, now: dt.datetime
             "alerts": [],
             "notes": ["no infusion recorded: the alert rules count days from day 0"],
         }
+    assessments = registry.assessments(ref)
     alerts = evaluate_alerts(
-        observations=_observations(registry, ref),
+        observations=_observations(registry, ref, assessments),
         infusion_date=infusion.infused_at.date(),
         as_of=now,
     )
+    notes: list[str] = []
+    if _grade(assessments[-1] if assessments else None, CRS_SCALE) == 0:
+        kept = tuple(a for a in alerts if a.rule is not AlertRule.TOCILIZUMAB_DUE)
+        if len(kept) < len(alerts):
+            notes.append(
+                "tocilizumab re-dose alert withheld: the latest ASTCT CRS grade is 0; re-dosing "
+                "applies while CRS has not improved (Actemra label; ASCO 2021; TOCI-04)"
+            )
+        alerts = kept
     return {
         "as_of": now,
         "infusion_ref": infusion.infusion_ref,
         "alerts": [a.to_dict() for a in alerts],
-        "notes": [],
+        "notes": notes,
     }
