@@ -22,7 +22,7 @@ run: $(STAMP)
 	$(BIN)/cartwatch demo --patients $(DEMO_PATIENTS) --seed 1 --if-empty
 	$(BIN)/cartwatch user list --json | grep -q '"$(DEMO_USER)"' || \
 	  printf '%s\n' '$(DEMO_PASSWORD)' | $(BIN)/cartwatch user add $(DEMO_USER) --role physician --password-stdin
-	@echo "cartwatch: http://127.0.0.1:$(PORT)/  (demo login: $(DEMO_USER) / $(DEMO_PASSWORD))"
+	@echo "cartwatch: http://127.0.0.1:$(PORT)/ward  (demo login: $(DEMO_USER) / $(DEMO_PASSWORD))"
 	$(BIN)/cartwatch serve --host 127.0.0.1 --port $(PORT)
 
 test: $(STAMP)
