@@ -124,6 +124,8 @@ def risk_scores(registry: Registry, patient: PatientView, *, now: dt.datetime) -
     return {"as_of": now, "inputs": inputs, "scores": scores}
 
 
+ALERT_LAB_NAMES = ("ferritin_ng_ml",)
+"""The laboratory tests the alert rules read."""
 _ALERT_FIELDS = ("temperature_c", "ferritin_ng_ml", "ice_total", "ice", "capd_score")
 """The stored fields the alert rules read (a stored record is already valid as a whole)."""
 
@@ -151,7 +153,7 @@ def _observations(
         if a.capd_score is not None:
             add(view.assessed_at, ObservationKind.CAPD_SCORE, a.capd_score)
     for at, name, value in registry.labs(ref):
-        if name == "ferritin_ng_ml":
+        if name in ALERT_LAB_NAMES:
             add(at, ObservationKind.FERRITIN_NG_ML, value)
     for given in registry.administrations(ref):
         if given.drug == TOCILIZUMAB:

@@ -9,7 +9,7 @@ returned as frozen views, never as live ORM objects.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -748,11 +748,13 @@ class Registry:
         *,
         latest_grades_only: bool = False,
         audit_note: str | None = None,
+        lab_names: Collection[str] | None = None,
     ) -> list[PatientChart]:
         """The records of one patient (NotFound if unknown) or of every patient not deleted,
         one query per table in one transaction (pages must not query per row). With
         ``latest_grades_only`` only the latest assessment of each patient carries its grades.
-        With ``audit_note`` each patient's read is audited in the same transaction."""
+        With ``audit_note`` each patient's read is audited in the same transaction. With
+        ``lab_names`` only those laboratory tests are read."""
         with self._tx() as session:
             if patient_ref is not None:
                 patients = [self._patient_row(session, patient_ref)]
@@ -847,7 +849,11 @@ class Registry:
                         m.LabValue.name,
                         m.LabValue.value,
                     )
-                    .where(of(m.LabValue.patient_id), m.LabValue.deleted_at.is_(None))
+                    .where(
+                        of(m.LabValue.patient_id),
+                        m.LabValue.deleted_at.is_(None),
+                        *(() if lab_names is None else (m.LabValue.name.in_(tuple(lab_names)),)),
+                    )
                     .order_by(m.LabValue.taken_at, m.LabValue.name)
                 ):
                     labs[lab.patient_id].append((lab.taken_at, lab.name, lab.value))

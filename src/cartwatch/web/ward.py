@@ -252,7 +252,10 @@ def ward_rows(
     """One row per patient not deleted: day after infusion, current ASTCT grades, active
     alerts, next ICE due, last assessed. Reads each table once for the whole ward."""
     rows: list[WardRow] = []
-    for chart in registry.charts(latest_grades_only=True, audit_note=audit_note):
+    charts = registry.charts(
+        latest_grades_only=True, audit_note=audit_note, lab_names=clinical.ALERT_LAB_NAMES
+    )
+    for chart in charts:
         view = ChartRegistry(registry, chart)
         infusion = latest_infusion(chart.infusions)
         latest = chart.assessments[-1] if chart.assessments else None
