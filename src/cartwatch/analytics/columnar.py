@@ -15,6 +15,10 @@ rule) once on a representative assessment of that combination, then looked up fo
 the same codes. The scale's own ``combine`` is tabulated over domain levels; because every
 combine is monotone (checked when the table is built), the row's floor and ceiling are the
 combination of its domains' floors and ceilings, exactly as in the scalar engine.
+
+Two engines read those tables: the numba engine (:mod:`cartwatch.analytics._fused`, one
+compiled pass per call: encode, look up, combine) when numba is installed, and the numpy path
+below (array at a time), which is also the fallback and the source of every error message.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import numpy as np
 import polars as pl
@@ -46,6 +50,7 @@ IntArray = np.ndarray[Any, Any]
 KEY = np.int32
 UNSET = 255
 
+Engine = Literal["auto", "numba", "numpy"]
 DEFAULT_SCALES = ("astct_crs", "astct_icans")
 STATUS = pl.Enum(["graded", "criteria_not_met", "not_gradeable"])
 MAX_LEVEL = 5
@@ -514,6 +519,7 @@ class _DomainTable:
         if self.dense:
             self.packed = np.full(self.size, UNSET, dtype=np.uint8)
         self.sparse: dict[int, int] = {}
+        self.filled = 0
 
     def keys(self, frame: pl.DataFrame, cache: dict[Column, IntArray]) -> IntArray:
         key: IntArray | None = None
@@ -536,6 +542,7 @@ class _DomainTable:
         return key
 
     def _levels(self, key: int) -> int:
+        self.filled += 1
         values: dict[str, Any] = {}
         for codec, radix in zip(self.codecs, self.radices, strict=True):
             key, code = divmod(key, radix)
@@ -633,13 +640,48 @@ def regrade(
     scales: Sequence[str] = DEFAULT_SCALES,
     *,
     options: Mapping[str, Mapping[str, str]] | None = None,
+    engine: Engine = "auto",
 ) -> pl.DataFrame:
     """Grade every row under each scale; adds ``<scale>.grade/.floor/.ceiling/.status``.
 
     Agrees with ``cartwatch.grade`` row by row (held by a property test). Rows that record a
     list or mapping field the engine does not take (``vasopressors``, ``organ_toxicity_ctcae``)
     are refused with an error naming the column.
+
+    ``engine``: ``"numba"`` runs the compiled single pass (:mod:`._kernel`), ``"numpy"`` the
+    array-at-a-time path; ``"auto"`` (default) uses numba when it is installed. Both read the
+    same tables and give the same results and errors.
     """
+    if engine not in ("auto", "numba", "numpy"):
+        raise ConfigError(
+            f"unknown regrade engine `{engine}`; expected one of: auto, numba, numpy",
+            field="engine",
+            value=engine,
+            expected="auto, numba, numpy",
+        )
+    if engine != "numpy":
+        from cartwatch.analytics import _fused
+
+        if _fused.AVAILABLE:
+            return _fused.regrade(frame, scales, options=options)
+        if engine == "numba":
+            raise ConfigError(
+                "the numba engine is not available (numba is not installed); use "
+                "engine='numpy' or 'auto'",
+                field="engine",
+                value=engine,
+                expected="auto, numpy",
+            )
+    return _regrade_numpy(frame, scales, options=options)
+
+
+def _regrade_numpy(
+    frame: pl.DataFrame,
+    scales: Sequence[str],
+    *,
+    options: Mapping[str, Mapping[str, str]] | None = None,
+) -> pl.DataFrame:
+    """The array-at-a-time path: encode each column, look each domain up, combine."""
     new: list[pl.Series] = []
     cache: dict[Column, IntArray] = {}
     for scale_id in scales:
@@ -703,4 +745,4 @@ def frame_from_assessments(rows: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
     return pl.DataFrame(data, schema=schema)
 
 
-__all__ = ["DEFAULT_SCALES", "frame_from_assessments", "regrade"]
+__all__ = ["DEFAULT_SCALES", "Engine", "frame_from_assessments", "regrade"]

@@ -1,4 +1,5 @@
-"""``cartwatch db upgrade`` and ``cartwatch audit PATIENT``: the registry from the command line.
+"""``cartwatch db upgrade|backup|restore`` and ``cartwatch audit PATIENT``: the registry
+from the command line.
 
 The database is ``CARTWATCH_DATABASE_URL`` (or ``--database``), SQLite in the user's data
 directory by default.
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TimeElapsedColumn
 from rich.table import Table
 
 from cartwatch.cli._app import fail
@@ -34,6 +36,66 @@ def upgrade(
     except CartwatchError as exc:
         raise fail(str(exc)) from None
     typer.echo(f"schema at revision {current_revision(engine)} ({engine.url.render_as_string()})")
+
+
+def _progress_bar(what: str) -> Progress:
+    return Progress(
+        f"[progress.description]{what}",
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+
+
+@db_app.command("backup")
+def backup_command(
+    file: Path = typer.Argument(..., help="the backup file to write"),
+    database: str = typer.Option(None, "--database", help="database URL (default: env or SQLite)"),
+) -> None:
+    """Copy the database to FILE: SQLite online backup (safe while the app writes) or pg_dump."""
+    from cartwatch.registry.backup import backup
+    from cartwatch.registry.db import default_url
+
+    try:
+        with _progress_bar(f"backing up to {file}") as bar:
+            task = bar.add_task("", total=None)
+            report = backup(
+                database or default_url(),
+                file,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+    except CartwatchError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(
+        f"backed up {report.database} (revision {report.revision}) to {report.file} "
+        f"({report.bytes:,} bytes)"
+    )
+
+
+@db_app.command("restore")
+def restore_command(
+    file: Path = typer.Argument(..., help="a file written by `cartwatch db backup`"),
+    force: bool = typer.Option(False, "--force", help="overwrite a database that holds rows"),
+    database: str = typer.Option(None, "--database", help="database URL (default: env or SQLite)"),
+) -> None:
+    """Replace the database with a backup (refuses a non-empty database without --force)."""
+    from cartwatch.registry.backup import restore
+    from cartwatch.registry.db import default_url
+
+    try:
+        with _progress_bar(f"restoring {file}") as bar:
+            task = bar.add_task("", total=None)
+            report = restore(
+                database or default_url(),
+                file,
+                force=force,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+    except CartwatchError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(f"restored {report.file} (revision {report.revision}) into {report.database}")
 
 
 def register(app: typer.Typer) -> None:
@@ -156,15 +218,30 @@ def register(app: typer.Typer) -> None:
     def regrade_command(
         database: str = typer.Option(None, "--database", help="database URL"),
         as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
+        engine: str = typer.Option(
+            "auto",
+            "--engine",
+            help="auto (columnar from 10,000 assessments), columnar, or per-assessment",
+        ),
     ) -> None:
         """Recompute every stored grade and episode after a rule or protocol change."""
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
+        from cartwatch.analytics.registry_regrade import (
+            COLUMNAR_MIN_ASSESSMENTS,
+            count_assessments,
+            regrade_columnar,
+        )
         from cartwatch.registry.repository import Registry
         from cartwatch.services.episodes import regrade
 
+        if engine not in ("auto", "columnar", "per-assessment"):
+            raise fail(f"`--engine {engine}` is not one of: auto, columnar, per-assessment")
         try:
             registry = Registry.open(database, actor="regrade")
+            columnar = engine == "columnar" or (
+                engine == "auto" and count_assessments(registry) >= COLUMNAR_MIN_ASSESSMENTS
+            )
             with Progress(
                 "[progress.description]{task.description}",
                 BarColumn(),
@@ -174,7 +251,7 @@ def register(app: typer.Typer) -> None:
                 transient=True,
             ) as bar:
                 task = bar.add_task("regrading patients", total=None)
-                report = regrade(
+                report = (regrade_columnar if columnar else regrade)(
                     registry,
                     progress=lambda done, total: bar.update(task, completed=done, total=total),
                 )
