@@ -2,9 +2,9 @@
 
 Bad input → 422, not logged in → 401, wrong role or missing CSRF token → 403, unknown record or
 scale → 404, stale edit or duplicate → 409, too many failed logins → 429 (with ``Retry-After``),
-database unavailable → 503. A browser asking for a page without a session is redirected
-to ``/login?next=…`` instead of answered 401. Each problem names the ``field``, the ``value``
-and what was ``expected``; a password is never echoed.
+database unavailable → 503, database full → 507. A browser asking for a page without a
+session is redirected to ``/login?next=…`` instead of answered 401. Each problem names the
+``field``, the ``value`` and what was ``expected``; a password is never echoed.
 """
 
 from __future__ import annotations
@@ -39,7 +39,9 @@ _TITLES = {
     429: "TooManyRequests",
     500: "InternalError",
     503: "ServiceUnavailable",
+    507: "InsufficientStorage",
 }
+_DISK_FULL = "database or disk is full"
 _SECRET_FIELDS = ("password", "token", "csrf_token")
 
 
@@ -239,6 +241,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     async def _operational(request: Request, exc: OperationalError) -> JSONResponse:
+        if _DISK_FULL in str(exc.orig):
+            return problem_response(
+                507,
+                "the database is full: nothing was saved; free disk space (or ask the "
+                "administrator to), then retry",
+            )
         return problem_response(
             503, "the database is not available just now; retry", headers={"Retry-After": "5"}
         )

@@ -130,7 +130,10 @@ def _write(text: str, out: Path | None) -> None:
     if out is None:
         sys.stdout.write(text)
     else:
-        out.write_text(text, encoding="utf-8")
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise fail(f"cannot write {out}: {exc.strerror}") from None
         err_console.print(f"wrote {out}", markup=False)
 
 
@@ -141,6 +144,26 @@ def _episodes(registry: Any, scales: list[str] | None) -> list[dict[str, Any]]:
         raise fail("episode derivation (cartwatch.services.episodes) is not installed") from None
     rows: list[dict[str, Any]] = cohort_episodes(registry, scales=scales or None)
     return rows
+
+
+def _pseudonymiser(pseudonymise: bool, key_file: Path | None) -> Any:
+    if not pseudonymise:
+        if key_file is not None:
+            raise fail("--key-file is only used with --pseudonymise")
+        return None
+    from cartwatch.interop.pseudonymise import Pseudonymiser, load_key
+
+    try:
+        return Pseudonymiser(load_key(key_file))
+    except CartwatchError as exc:
+        raise fail(str(exc)) from None
+
+
+PSEUDONYMISE_HELP = (
+    "replace patient references by keyed pseudonyms (HMAC-SHA256), drop date of birth, centre "
+    "and free text, shift dates per patient"
+)
+KEY_FILE_HELP = "the pseudonymisation key (default: env CARTWATCH_PSEUDONYM_KEY)"
 
 
 def register(app: typer.Typer) -> None:
@@ -214,6 +237,8 @@ def register(app: typer.Typer) -> None:
         scale: list[str] = typer.Option(None, "--scale", help="only these scales (repeatable)"),
         out: Path = typer.Option(None, "--out", help="file to write (default: stdout)"),
         database: str = typer.Option(None, "--database", help="database URL"),
+        pseudonymise: bool = typer.Option(False, "--pseudonymise", help=PSEUDONYMISE_HELP),
+        key_file: Path = typer.Option(None, "--key-file", help=KEY_FILE_HELP),
     ) -> None:
         """Toxicity episodes: patient_id, scale, onset, maximum grade, resolution, treatments.
 
@@ -224,9 +249,14 @@ def register(app: typer.Typer) -> None:
 
         if fmt not in ("csv", "json", "fhir"):
             raise fail(f"`--format {fmt}` is not csv, json or fhir")
+        pseudonymiser = _pseudonymiser(pseudonymise, key_file)
         registry = _open(database, "export")
         try:
-            text = episodes_text(_episodes(registry, scale), fmt=fmt)  # type: ignore[arg-type]
+            text = episodes_text(
+                _episodes(registry, scale),
+                fmt=fmt,  # type: ignore[arg-type]
+                pseudonymiser=pseudonymiser,
+            )
         except CartwatchError as exc:
             raise fail(str(exc)) from None
         _write(text, out)
@@ -274,26 +304,32 @@ def register(app: typer.Typer) -> None:
         fmt: str = typer.Option("csv", "--format", help="csv"),
         out: Path = typer.Option(None, "--out", help="file to write (default: stdout)"),
         database: str = typer.Option(None, "--database", help="database URL"),
+        pseudonymise: bool = typer.Option(False, "--pseudonymise", help=PSEUDONYMISE_HELP),
+        key_file: Path = typer.Option(None, "--key-file", help=KEY_FILE_HELP),
     ) -> None:
         """Every patient, in the columns ``cartwatch import patients`` reads."""
         from cartwatch.interop.export import patients_csv
 
         if fmt != "csv":
             raise fail(f"`--format {fmt}` is not csv")
-        _write(patients_csv(_open(database, "export")), out)
+        pseudonymiser = _pseudonymiser(pseudonymise, key_file)
+        _write(patients_csv(_open(database, "export"), pseudonymiser=pseudonymiser), out)
 
     @export_app.command("assessments")
     def export_assessments(
         fmt: str = typer.Option("csv", "--format", help="csv"),
         out: Path = typer.Option(None, "--out", help="file to write (default: stdout)"),
         database: str = typer.Option(None, "--database", help="database URL"),
+        pseudonymise: bool = typer.Option(False, "--pseudonymise", help=PSEUDONYMISE_HELP),
+        key_file: Path = typer.Option(None, "--key-file", help=KEY_FILE_HELP),
     ) -> None:
         """Every assessment as contract columns (nested fields dotted), re-importable."""
         from cartwatch.interop.export import assessments_csv
 
         if fmt != "csv":
             raise fail(f"`--format {fmt}` is not csv")
-        _write(assessments_csv(_open(database, "export")), out)
+        pseudonymiser = _pseudonymiser(pseudonymise, key_file)
+        _write(assessments_csv(_open(database, "export"), pseudonymiser=pseudonymiser), out)
 
     @export_app.command("fhir")
     def export_fhir(

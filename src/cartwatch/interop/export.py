@@ -19,6 +19,7 @@ from cartwatch.assessment import ALTERNATIVE_UNITS, FIELDS
 from cartwatch.errors import InvalidValue
 from cartwatch.interop.csv_io import write_csv
 from cartwatch.interop.fhir import episodes_bundle, treatment_names
+from cartwatch.interop.pseudonymise import DROPPED_PATIENT_FIELDS, METHOD, Pseudonymiser
 from cartwatch.interop.records import (
     ASSESSMENT_KEYS,
     COLUMNS,
@@ -42,6 +43,11 @@ EPISODE_COLUMNS = (
     "treatments",
 )
 EpisodeFormat = Literal["csv", "json", "fhir"]
+PSEUDED = {
+    "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
+    "code": "PSEUDED",
+    "display": "pseudonymized",
+}
 Form = Literal["cibmtr-f4100", "ebmt-day100"]
 FORMS: tuple[Form, ...] = ("cibmtr-f4100", "ebmt-day100")
 
@@ -86,14 +92,33 @@ def episode_rows(episodes: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def episodes_text(episodes: Sequence[Mapping[str, Any]], *, fmt: EpisodeFormat) -> str:
-    """Episodes as CSV (treatments ``;``-separated), JSON or a FHIR Bundle of AdverseEvent."""
+def episodes_text(
+    episodes: Sequence[Mapping[str, Any]],
+    *,
+    fmt: EpisodeFormat,
+    pseudonymiser: Pseudonymiser | None = None,
+) -> str:
+    """Episodes as CSV (treatments ``;``-separated), JSON or a FHIR Bundle of AdverseEvent.
+
+    With a ``pseudonymiser`` the patient is a keyed pseudonym and times are shifted per patient;
+    the CSV starts with a ``#`` line, the JSON with a ``pseudonymisation`` member and the Bundle
+    carries the HL7 security label PSEUDED, each stating the method.
+    """
+    if pseudonymiser is not None:
+        episodes = pseudonymiser.episodes(episodes)
     if fmt == "fhir":
-        return json.dumps(episodes_bundle(episodes), indent=2) + "\n"
+        bundle = episodes_bundle(episodes)
+        if pseudonymiser is not None:
+            bundle["meta"] = {"security": [PSEUDED], "tag": [{"display": METHOD}]}
+        return json.dumps(bundle, indent=2) + "\n"
     rows = episode_rows(episodes)
     if fmt == "json":
+        if pseudonymiser is not None:
+            return json.dumps({"pseudonymisation": METHOD, "episodes": rows}, indent=2) + "\n"
         return json.dumps(rows, indent=2) + "\n"
     stream = io.StringIO()
+    if pseudonymiser is not None:
+        stream.write(f"# {METHOD}\n")
     write_csv(
         stream,
         EPISODE_COLUMNS,
@@ -319,20 +344,20 @@ def _flat_record(record: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
 # --- patients and assessments --------------------------------------------------------------------
 
 
-def patients_csv(registry: Registry) -> str:
-    """Every patient under the import columns (re-importable)."""
+def patients_csv(registry: Registry, *, pseudonymiser: Pseudonymiser | None = None) -> str:
+    """Every patient under the import columns (re-importable); with a ``pseudonymiser``, keyed
+    pseudonyms without date of birth or centre, under a ``#`` line stating the method."""
+    rows = [
+        {c: "" if (v := p.to_dict().get(c)) is None else cell_text(v) for c in COLUMNS["patients"]}
+        for p in registry.list_patients()
+    ]
+    columns: Sequence[str] = COLUMNS["patients"]
     stream = io.StringIO()
-    write_csv(
-        stream,
-        COLUMNS["patients"],
-        (
-            {
-                c: "" if (v := p.to_dict().get(c)) is None else cell_text(v)
-                for c in COLUMNS["patients"]
-            }
-            for p in registry.list_patients()
-        ),
-    )
+    if pseudonymiser is not None:
+        rows = [pseudonymiser.patient_row(r) for r in rows]
+        columns = [c for c in columns if c not in DROPPED_PATIENT_FIELDS]
+        stream.write(f"# {METHOD}\n")
+    write_csv(stream, columns, rows)
     return stream.getvalue()
 
 
@@ -347,8 +372,9 @@ def _column_order() -> dict[str, int]:
     return {n: i for i, n in reversed(list(enumerate(names)))}
 
 
-def assessments_csv(registry: Registry) -> str:
-    """Every assessment as contract columns (re-importable: the import's own format)."""
+def assessments_csv(registry: Registry, *, pseudonymiser: Pseudonymiser | None = None) -> str:
+    """Every assessment as contract columns (re-importable: the import's own format); with a
+    ``pseudonymiser``, keyed pseudonyms, shifted times, no free text, under a ``#`` line."""
     keys = source_keys(registry)
     rows: list[dict[str, str]] = []
     for patient in registry.list_patients():
@@ -365,9 +391,12 @@ def assessments_csv(registry: Registry) -> str:
             )
     order = _column_order()
     present: set[str] = set(ASSESSMENT_KEYS)
+    stream = io.StringIO()
+    if pseudonymiser is not None:
+        rows = [pseudonymiser.assessment_row(r) for r in rows]
+        stream.write(f"# {METHOD}\n")
     for row in rows:
         present.update(row)
     columns = sorted(present, key=lambda c: (order.get(c, len(order)), c))
-    stream = io.StringIO()
     write_csv(stream, columns, rows)
     return stream.getvalue()
