@@ -205,3 +205,11 @@ def test_cli_backup_and_restore(tmp_path: Path) -> None:
     refused = cli("restore", str(junk), "--database", f"sqlite:///{tmp_path / 'x.db'}")
     assert refused.returncode == 2
     assert "junk.backup" in refused.stderr and "Traceback" not in refused.stderr
+    folder = cli("backup", str(tmp_path), "--database", source)
+    assert folder.returncode == 2 and "is a folder" in folder.stderr
+    assert "Traceback" not in folder.stderr
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    nowhere = cli("restore", str(file), "--database", f"sqlite:///{blocked / 'x.db'}")
+    assert nowhere.returncode == 2 and "cannot create the folder" in nowhere.stderr
+    assert "Traceback" not in nowhere.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 
 import typer
@@ -46,11 +47,32 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
+def user_error(exc: BaseException) -> str | None:
+    """The one-line message for an error the user can act on, or None for a bug.
+
+    Besides cartwatch's own errors, a database that cannot be opened or reached (a missing
+    folder, an unknown dialect, a refused connection) is the user's to fix, not a traceback;
+    a password in a URL is masked.
+    """
+    if isinstance(exc, CartwatchError):
+        return f"error: {exc}"
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+    if isinstance(exc, ArgumentError | NoSuchModuleError | OperationalError):
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        reason = re.sub(r"(://[^:/@\s]+):[^@\s]*@", r"\1:***@", reason)
+        return f"error: the database cannot be used: {reason}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``cartwatch`` script."""
     _register_all()
     try:
         app(args=argv, standalone_mode=True)
-    except CartwatchError as exc:
-        err_console.print(f"error: {exc}", markup=False)
+    except Exception as exc:
+        message = user_error(exc)
+        if message is None:
+            raise
+        err_console.print(message, markup=False)
         sys.exit(2)

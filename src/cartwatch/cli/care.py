@@ -55,6 +55,8 @@ def _protocol(path: Path | None) -> Protocol | None:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise fail(f"cannot read protocol file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise fail(f"cannot read protocol file {path}: it is not UTF-8 text") from None
     try:
         return load_protocol(centre_toml=text, centre_origin=str(path))
     except CartwatchError as exc:
@@ -66,10 +68,14 @@ def _read_json(path: str) -> Any:
         text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise fail(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise fail(f"cannot read {path}: it is not UTF-8 text") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise fail(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    except RecursionError:
+        raise fail(f"{path} is JSON nested too deeply to be read") from None
 
 
 def _validation_message(exc: ValidationError) -> str:

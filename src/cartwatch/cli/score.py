@@ -39,10 +39,14 @@ def _read_json(source: str) -> dict[str, Any]:
         text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     except OSError as exc:
         raise fail(f"cannot read {source}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise fail(f"cannot read {source}: it is not UTF-8 text") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise fail(f"{source} is not valid JSON: {exc.msg} (line {exc.lineno})") from None
+    except RecursionError:
+        raise fail(f"{source} is JSON nested too deeply to be an assessment") from None
     if not isinstance(data, dict):
         raise fail("the assessment JSON must be an object of contract fields")
     return data

@@ -9,6 +9,7 @@ references, is off.
 from __future__ import annotations
 
 import logging
+import socket
 import sys
 
 import typer
@@ -29,7 +30,7 @@ def register(app: typer.Typer) -> None:
     @app.command("serve")
     def serve(
         host: str = typer.Option("127.0.0.1", help="interface to listen on"),
-        port: int = typer.Option(8000, help="TCP port"),
+        port: int = typer.Option(8000, min=0, max=65535, help="TCP port (0: any free port)"),
         database: str = typer.Option(
             None, "--database", help="database URL (default: CARTWATCH_DATABASE_URL or SQLite)"
         ),
@@ -48,6 +49,13 @@ def register(app: typer.Typer) -> None:
             first = exc.errors()[0]
             name = "CARTWATCH_" + str(first["loc"][0]).upper() if first["loc"] else "CARTWATCH_*"
             raise fail(f"`{name}={first.get('input')}` is not valid: {first['msg']}") from None
+        try:
+            socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError) as exc:
+            raise fail(
+                f"`--host {host}` is not an address this machine can listen on ({exc}); "
+                "expected an IP address or a resolvable name such as 127.0.0.1"
+            ) from None
         _configure_logging()
         typer.echo(
             f"cartwatch on http://{host}:{port}/  (OpenAPI: http://{host}:{port}/openapi.json)"

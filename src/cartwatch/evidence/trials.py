@@ -263,6 +263,13 @@ def read_table(
             value=str(p),
             expected="a readable CSV file",
         ) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"cannot read `{p}`: byte {exc.start} is not UTF-8; expected a UTF-8 CSV file",
+            field="input",
+            value=str(p),
+            expected="a UTF-8 CSV file",
+        ) from None
     reader = csv.DictReader(io.StringIO(text))
     cols = set(reader.fieldnames or [])
     rows = list(reader)

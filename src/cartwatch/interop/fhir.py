@@ -217,12 +217,27 @@ def import_bundle(
             isinstance(source, str) and not source.lstrip().startswith("{")
         ):
             name = str(source)
-            text = Path(source).read_text(encoding="utf-8")
+            try:
+                text = Path(source).read_text(encoding="utf-8")
+            except UnicodeDecodeError as exc:
+                raise InvalidValue(
+                    f"`{Path(source).name}` is not UTF-8 text (byte {exc.start}: {exc.reason})",
+                    field="Bundle",
+                    value=str(source),
+                    expected="a FHIR R4 Bundle in JSON, encoded as UTF-8",
+                ) from None
         try:
             document = json.loads(str(text))
         except json.JSONDecodeError as exc:
             raise InvalidValue(
                 f"not JSON: {exc.msg} at line {exc.lineno}",
+                field="Bundle",
+                value=None,
+                expected="a FHIR R4 Bundle in JSON",
+            ) from None
+        except RecursionError:
+            raise InvalidValue(
+                "the JSON is nested too deeply to be a FHIR Bundle",
                 field="Bundle",
                 value=None,
                 expected="a FHIR R4 Bundle in JSON",

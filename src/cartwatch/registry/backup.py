@@ -178,7 +178,7 @@ def _sqlite_restore(url: URL, file: Path, force: bool, progress: Progress | None
     revision = _check_revision(_sqlite_revision(file), file)
     target_path = _sqlite_path(url)
     _refuse_non_empty(_sqlite_rows(target_path), url, force)
-    target_path.parent.mkdir(parents=True, exist_ok=True)
+    _make_folder(target_path.parent, "database")
     source = sqlite3.connect(f"file:{file}?mode=ro", uri=True)
     target = sqlite3.connect(target_path, timeout=30)
     try:
@@ -341,6 +341,18 @@ def _pg_restore(url: URL, file: Path, force: bool) -> BackupReport:
     return BackupReport(_shown(url), file, revision, file.stat().st_size)
 
 
+def _make_folder(folder: Path, field: str) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidValue(
+            f"cannot create the folder `{folder}` ({exc.strerror or exc})",
+            field=field,
+            value=str(folder),
+            expected="a folder that exists or can be created",
+        ) from None
+
+
 # --- entry points --------------------------------------------------------------------------------
 
 
@@ -348,7 +360,14 @@ def backup(database_url: str, file: Path, *, progress: Progress | None = None) -
     """Copy the database at ``database_url`` to ``file`` (consistent while the app writes)."""
     url = make_url(normalise_url(database_url))
     file = Path(file)
-    file.parent.mkdir(parents=True, exist_ok=True)
+    if not file.name or file.is_dir():
+        raise InvalidValue(
+            f"`{file}` is a folder; expected the name of the backup file to write",
+            field="file",
+            value=str(file),
+            expected="a file path such as registry.bak",
+        )
+    _make_folder(file.parent, "file")
     if url.get_backend_name() == "sqlite":
         return _sqlite_backup(url, file, progress)
     return _pg_backup(url, file)

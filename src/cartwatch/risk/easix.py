@@ -144,7 +144,8 @@ def _compute(
             )
         )
     else:
-        if platelets <= 0:
+        denominator = units.count_per_ul_to_10e9_l(platelets) if platelets > 0 else 0.0
+        if denominator <= 0 or not math.isfinite(num_hi / denominator):
             raise InvalidValue(
                 f"`platelets_per_ul={show(platelets)}`: {formula.name} divides by the platelet "
                 "count; expected a count above 0 /µL",
@@ -152,7 +153,7 @@ def _compute(
                 value=platelets,
                 expected="> 0 /µL",
             )
-        plt_lo = plt_hi = units.count_per_ul_to_10e9_l(platelets)
+        plt_lo = plt_hi = denominator
         components.append(
             Component(
                 name="platelets_per_ul",

@@ -518,7 +518,10 @@ def literature_comparison(cohort: pl.DataFrame) -> pl.DataFrame:
 
     rows: list[dict[str, Any]] = []
     mapped = cohort.with_columns(
-        pl.col("disease").replace_strict(LITERATURE_GROUPS, default=None).alias("literature_group")
+        pl.col("disease")
+        .cast(pl.Utf8)
+        .replace_strict(LITERATURE_GROUPS, default=None)
+        .alias("literature_group")
     )
     for group in sorted(g for g in mapped["literature_group"].unique().to_list() if g):
         sub = mapped.filter(pl.col("literature_group") == group)
