@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: run test check lint format bench clean
+.PHONY: run test check lint format bench fuzz clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -39,6 +39,9 @@ format: $(STAMP)
 check: lint $(STAMP)
 	$(BIN)/mypy --strict src/cartwatch
 	$(BIN)/python -m pytest -q -n 2
+
+fuzz: $(STAMP)
+	$(BIN)/python -m pytest -q -n 2 -m slow
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

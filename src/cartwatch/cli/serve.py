@@ -8,6 +8,7 @@ references, is off.
 
 from __future__ import annotations
 
+import gc
 import logging
 import socket
 import sys
@@ -60,8 +61,11 @@ def register(app: typer.Typer) -> None:
         typer.echo(
             f"cartwatch on http://{host}:{port}/  (OpenAPI: http://{host}:{port}/openapi.json)"
         )
+        app = create_app(database, settings=settings)
+        gc.collect()
+        gc.freeze()
         uvicorn.run(
-            create_app(database, settings=settings),
+            app,
             host=host,
             port=port,
             log_level="warning",

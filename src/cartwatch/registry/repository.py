@@ -728,7 +728,8 @@ class Registry:
                         m.AssessmentRecord.deleted_at.is_(None),
                     )
                 ):
-                    grades[assessment_id][scale] = dict(result)
+                    if assessment_id in grades:
+                        grades[assessment_id][scale] = dict(result)
             return [
                 AssessmentView(
                     id=r.id,
