@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import re
 import shutil
 import socket
@@ -95,10 +96,38 @@ async def grade(scale: str, body: Assessment) -> dict[str, Any]:
             "padding": PADDING}}
 """
 
+
+def _bodies(n: int = 256, seed: int = 7) -> list[dict[str, Any]]:
+    """``n`` assessments like BODY with varied findings, so no layer can answer from a cache of
+    one request: temperature 36.0–41.0 °C, every hypotension tier, four oxygen devices, and
+    ICE items."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        body = json.loads(json.dumps(BODY))
+        body["temperature_c"] = round(rng.uniform(36.0, 41.0), 1)
+        body["hypotension"] = rng.choice(
+            ["none", "fluid_responsive", "vasopressor_single", "vasopressor_multiple"]
+        )
+        device = rng.choice(["none", "low_flow_nasal_cannula", "high_flow_nasal_cannula", "cpap"])
+        body["oxygen"] = {"device": device}
+        if device.endswith("nasal_cannula"):
+            body["oxygen"]["flow_l_min"] = float(rng.choice([1, 2, 4, 6, 8, 15, 40]))
+        body["ice"]["orientation"] = rng.randint(0, 4)
+        body["ice"]["attention"] = rng.randint(0, 1)
+        out.append(body)
+    return out
+
+
 WRK_SCRIPT = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-wrk.body = {body}
+bodies = {{ {bodies} }}
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format(nil, nil, nil, bodies[(counter % #bodies) + 1])
+end
 """
 
 
@@ -218,7 +247,10 @@ def run() -> dict[str, Any]:
                 if shutil.which("wrk"):
                     script = tmp / "post.lua"
                     script.write_text(
-                        WRK_SCRIPT.format(body=json.dumps(json.dumps(BODY))), encoding="utf-8"
+                        WRK_SCRIPT.format(
+                            bodies=", ".join(json.dumps(json.dumps(b)) for b in _bodies())
+                        ),
+                        encoding="utf-8",
                     )
                 grade_rps: list[float] = []
                 bare_rps: list[float] = []

@@ -31,7 +31,35 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed in JSON")
 
 
+def _clean_string(value: str) -> bool:
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _clean(value: Any, depth: int = 0) -> bool:
+    """True when ``value`` needs no detailed check (the common case, without building paths)."""
+    kind = type(value)
+    if kind is str:
+        return _clean_string(value)
+    if kind is float:
+        return math.isfinite(value)
+    if kind is dict:
+        return depth < _MAX_DEPTH and all(
+            _clean_string(k) and _clean(v, depth + 1) for k, v in value.items()
+        )
+    if kind is list:
+        return depth < _MAX_DEPTH and all(_clean(v, depth + 1) for v in value)
+    return True
+
+
 def _check_text(value: Any, path: str, depth: int = 0) -> None:
+    if depth == 0 and _clean(value):
+        return
     if depth > _MAX_DEPTH:
         raise ApiError(422, "the JSON body is nested too deeply", field=path or "body")
     if isinstance(value, str):

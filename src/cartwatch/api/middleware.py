@@ -77,7 +77,7 @@ class RequestLogMiddleware:
                 status = 500
                 await _send_500(send, request_id)
         finally:
-            if self.enabled:
+            if self.enabled and log.isEnabledFor(logging.INFO):
                 state: dict[str, Any] = scope.get("state") or {}
                 log.info(
                     "request id=%s method=%s route=%s status=%s user=%s ms=%.1f",

@@ -146,19 +146,8 @@ class TableScale:
                 return not_applicable(
                     self.id, reason=reason, reference=self.reference, options=options
                 )
-        evaluated = [_evaluate_domain(d, assessment, options) for d in self.domains]
-        level_sets = {e.domain.name: e.levels for e in evaluated}
-        grades = _grades(level_sets, self.combine, options)
-        floor, ceiling = min(grades), max(grades)
-        missing: list[str] = []
-        reasons: list[str] = []
-        for e in evaluated:
-            for path in _deciding_paths(e, level_sets, self.combine, options):
-                if path not in missing:
-                    missing.append(path)
-            for reason in e.reasons:
-                if reason not in reasons:
-                    reasons.append(reason)
+        evaluated = tuple(_evaluate_domain(d, assessment, options) for d in self.domains)
+        floor, ceiling, missing, reasons, assumed = _combined(evaluated, self.combine, options)
         known = {e.domain.name: e.finding for e in evaluated if e.finding is not None}
         grade = floor if floor == ceiling else None
         if grade is None:
@@ -168,7 +157,6 @@ class TableScale:
             status = Status.GRADED if grade >= 1 else Status.CRITERIA_NOT_MET
             explain = self.explain or _explain_by_level
             drivers = explain(grade, known, options)
-        assumed = _assumptions(evaluated, level_sets, self.combine, options)
         ignored = self.ignored(assessment, options) if self.ignored else ()
         return GradeResult(
             scale=self.id,
@@ -176,11 +164,11 @@ class TableScale:
             grade=grade,
             floor=floor,
             ceiling=ceiling,
-            missing=tuple(missing),
+            missing=missing,
             drivers=drivers,
             ignored=ignored,
             assumed=assumed,
-            reasons=tuple(reasons),
+            reasons=reasons,
             reference=self.reference,
             options=dict(options),
         )
@@ -201,8 +189,40 @@ class _Evaluated:
     reasons: tuple[str, ...]
 
 
+_EVALUATED: dict[tuple[Any, ...], _Evaluated] = {}
+"""Domain evaluations by (domain id, possibles, options); the entry holds its domain, so an id
+is never reused while its entry lives."""
+_EVALUATED_LIMIT = 1 << 16
+
+
 def _evaluate_domain(domain: Domain, a: Assessment, options: Options) -> _Evaluated:
+    """The domain's outcomes for the values its inputs can still take.
+
+    A rule sees only those values and the options (never the assessment), so the evaluation is
+    a pure function of (domain, possibles, options) and is remembered for the next assessment
+    with the same values; values that cannot be hashed are evaluated afresh.
+    """
     possibles = tuple(i.read(a, options) for i in domain.inputs)
+    key = (
+        id(domain),
+        *[(p.values, p.missing, p.assumed, p.alternatives, p.reason) for p in possibles],
+        *options.items(),
+    )
+    try:
+        found = _EVALUATED.get(key)
+    except TypeError:
+        return _evaluate_possibles(domain, possibles, options)
+    if found is None or found.domain is not domain:
+        found = _evaluate_possibles(domain, possibles, options)
+        if len(_EVALUATED) >= _EVALUATED_LIMIT:
+            _EVALUATED.clear()
+        _EVALUATED[key] = found
+    return found
+
+
+def _evaluate_possibles(
+    domain: Domain, possibles: tuple[Possible, ...], options: Options
+) -> _Evaluated:
     names = [i.name for i in domain.inputs]
     outcomes = []
     for combo in itertools.product(*(p.values for p in possibles)):
@@ -213,6 +233,41 @@ def _evaluate_domain(domain: Domain, a: Assessment, options: Options) -> _Evalua
         finding = _shared_finding(domain, possibles, outcomes)
     reasons = tuple(p.reason for p in possibles if p.reason)
     return _Evaluated(domain, possibles, tuple(outcomes), levels, finding, reasons)
+
+
+_Combined = tuple[int, int, tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+_COMBINED: dict[tuple[Any, ...], tuple[Combine, tuple[_Evaluated, ...], _Combined]] = {}
+
+
+def _combined(evaluated: tuple[_Evaluated, ...], combine: Combine, options: Options) -> _Combined:
+    """Floor, ceiling, deciding fields, reasons and assumptions of the domains' outcomes —
+    remembered for the same combine and domain evaluations (held in the entry, so their ids
+    stay unique while it lives)."""
+    key = (id(combine), tuple(map(id, evaluated)), tuple(options.items()))
+    entry = _COMBINED.get(key)
+    if (
+        entry is not None
+        and entry[0] is combine
+        and all(a is b for a, b in zip(entry[1], evaluated, strict=True))
+    ):
+        return entry[2]
+    level_sets = {e.domain.name: e.levels for e in evaluated}
+    grades = _grades(level_sets, combine, options)
+    missing: list[str] = []
+    reasons: list[str] = []
+    for e in evaluated:
+        for path in _deciding_paths(e, level_sets, combine, options):
+            if path not in missing:
+                missing.append(path)
+        for reason in e.reasons:
+            if reason not in reasons:
+                reasons.append(reason)
+    assumed = _assumptions(evaluated, level_sets, combine, options)
+    result = (min(grades), max(grades), tuple(missing), tuple(reasons), assumed)
+    if len(_COMBINED) >= _EVALUATED_LIMIT:
+        _COMBINED.clear()
+    _COMBINED[key] = (combine, evaluated, result)
+    return result
 
 
 def _shared_finding(
@@ -306,8 +361,10 @@ def _assumptions(
                     changed = (*combo[:index], alt, *combo[index + 1 :])
                     values = dict(zip(names, changed, strict=True))
                     alt_levels.add(e.domain.rule(values, options).level)
+            if alt_levels <= e.levels or possible.assumed in notes:
+                continue
             alt_sets = {**level_sets, e.domain.name: frozenset(alt_levels)}
-            if _grades(alt_sets, combine, options) - current and possible.assumed not in notes:
+            if _grades(alt_sets, combine, options) - current:
                 notes.append(possible.assumed)
     return tuple(notes)
 

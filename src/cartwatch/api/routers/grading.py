@@ -9,9 +9,10 @@ read is answered in its place by a problem object (``index``, ``field``, ``value
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 
 import cartwatch
 from cartwatch.api.body import check_json, documented_body, read_json
@@ -48,15 +49,25 @@ async def list_scales() -> list[dict[str, Any]]:
     ]
 
 
+_RESULT: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "the grade result",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+}
+
+
 @router.post(
     "/grade/{scale}",
     openapi_extra=documented_body(AssessmentIn),
-    responses=responses(404, 413, 422),
+    response_model=None,
+    responses={**_RESULT, **responses(404, 413, 422)},
 )
-async def grade(scale: ScaleId, request: Request) -> dict[str, Any]:
+async def grade(scale: ScaleId, request: Request) -> Response:
     """Grade one assessment under one scale; stores nothing."""
     assessment = await read_json(request)
-    return cartwatch.grade(scale, assessment).to_dict()
+    result = cartwatch.grade(scale, assessment).to_dict()
+    return Response(json.dumps(result, ensure_ascii=False), media_type="application/json")
 
 
 @router.post("/grade", openapi_extra=documented_body(AssessmentIn), responses=responses(413, 422))
