@@ -625,14 +625,13 @@ def parse_assessment(data: Assessment | Mapping[str, Any]) -> Assessment:
             value=data,
             expected="a JSON object of contract fields",
         )
-    allowed = field_names()
     values: dict[str, Any] = {}
     for raw_name, raw in data.items():
         name = str(raw_name)
         if name not in FIELDS and name not in ALTERNATIVE_UNITS:
             raise UnknownField(
                 name,
-                suggestion=closest_name(name, allowed),
+                suggestion=closest_name(name, field_names()),
                 allowed="the fields of reference/assessment.md",
             )
         if raw is None:

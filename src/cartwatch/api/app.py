@@ -51,7 +51,7 @@ def create_app(database_url: str | None = None, *, settings: Settings | None = N
     app.state.backend = Backend(database_url or chosen.database_url)
     problems.install(app)
     app.add_middleware(RequestLogMiddleware, enabled=chosen.log_requests)
-    for module in (system, grading, auth, patients, users, reports, ward, assess):
+    for module in (grading, system, auth, patients, users, reports, ward, assess):
         app.include_router(module.router)
     DOCUMENTED[Problem.__name__] = Problem
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -132,9 +133,26 @@ async def read_json(request: Request, *, check: bool = True) -> Any:
             field="body",
             expected="a JSON document (no NaN or Infinity)",
         ) from None
-    if check:
+    if check and _may_hold_bad_values(raw):
         _check_text(data, "")
     return data
+
+
+_EXPONENT_HUGE_OR_SURROGATE = re.compile(rb"[0-9][eE]|[0-9]{300}|\xed[\xa0-\xbf]")
+
+
+def _may_hold_bad_values(raw: bytes) -> bool:
+    """False only when the raw body cannot hold what :func:`_check_text` refuses: NUL and lone
+    surrogates arrive only as ``\\u`` escapes or as UTF-8-encoded surrogates (``json`` decodes
+    bytes with ``surrogatepass``) in a UTF-8 body (a UTF-16 or UTF-32 body holds zero bytes and
+    is walked), an infinite float only from an exponent or 300+ digits, and nesting deeper than the limit only with more brackets
+    than the limit. Anything else is walked in full."""
+    return (
+        b"\\u" in raw
+        or b"\x00" in raw
+        or raw.count(b"{") + raw.count(b"[") > _MAX_DEPTH
+        or _EXPONENT_HUGE_OR_SURROGATE.search(raw) is not None
+    )
 
 
 def body_of(model: type[M]) -> Callable[[Request], Awaitable[M]]:
