@@ -142,11 +142,13 @@ _EXPONENT_HUGE_OR_SURROGATE = re.compile(rb"[0-9][eE]|[0-9]{300}|\xed[\xa0-\xbf]
 
 
 def _may_hold_bad_values(raw: bytes) -> bool:
-    """False only when the raw body cannot hold what :func:`_check_text` refuses: NUL and lone
-    surrogates arrive only as ``\\u`` escapes or as UTF-8-encoded surrogates (``json`` decodes
-    bytes with ``surrogatepass``) in a UTF-8 body (a UTF-16 or UTF-32 body holds zero bytes and
-    is walked), an infinite float only from an exponent or 300+ digits, and nesting deeper than the limit only with more brackets
-    than the limit. Anything else is walked in full."""
+    """False only when the raw body cannot hold what :func:`_check_text` refuses.
+
+    NUL and lone surrogates arrive only as ``\\u`` escapes or as UTF-8-encoded surrogates
+    (``json`` decodes bytes with ``surrogatepass``) in a UTF-8 body; a UTF-16 or UTF-32 body
+    holds zero bytes and is walked. An infinite float needs an exponent or 300+ digits, and
+    nesting deeper than the limit needs more brackets than the limit. Anything else is walked
+    in full."""
     return (
         b"\\u" in raw
         or b"\x00" in raw
