@@ -91,7 +91,7 @@ def pg_url() -> Iterator[str]:
         pytest.skip("PostgreSQL not reachable")
     tag = uuid.uuid4().hex[:10]
     schema = f"cw_rel_{tag}"
-    admin = create_engine(normalise_url(POSTGRES), isolation_level="AUTOCOMMIT")
+    admin = create_engine(normalise_url(POSTGRES), isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with admin.connect() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     sep = "&" if "?" in POSTGRES else "?"
