@@ -452,3 +452,87 @@ def test_a_full_sqlite_database_answers_507_and_stays_intact(tmp_path: Path) -> 
         )
         assert resumed.status_code == 201
     app.state.backend.dispose()
+
+
+def _mount_small_tmpfs(folder: Path, size: str) -> bool:
+    if os.geteuid() != 0 or not Path("/bin/mount").exists():
+        return False
+    folder.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+        capture_output=True,
+        check=False,
+    )
+    return done.returncode == 0
+
+
+def test_a_really_full_disk_answers_507_and_the_database_stays_intact(tmp_path: Path) -> None:
+    """The database on a 4 MiB tmpfs, filled up by another file: the write that finds no space
+    answers 507 (never 500), the file passes ``integrity_check``, earlier assessments read back
+    unchanged, and writes resume once the space is freed. Needs root to mount (skips otherwise)."""
+    disk = tmp_path / "disk"
+    if not _mount_small_tmpfs(disk, "4m"):
+        pytest.skip("mounting a small tmpfs needs root (the max_page_count test covers the rest)")
+    try:
+        url = f"sqlite:///{disk / 'ward.db'}"
+        users = Users(make_engine(url))
+        users.add_user("nurse", role="nurse", password=PASSWORD)
+        users.add_user("physician", role="physician", password=PASSWORD)
+        headers = {
+            r: {"Authorization": f"Bearer {users.create_token(r)}"} for r in ("nurse", "physician")
+        }
+        users.engine.dispose()
+        app = create_app(url)
+        with InProcessServer(app) as server:
+            base = f"{server.url}/api/v1"
+            created = httpx.post(
+                f"{base}/patients",
+                json={"patient_ref": "DISK-1", "weight_kg": 70.0},
+                headers=headers["physician"],
+            )
+            assert created.status_code == 201
+            before = [
+                httpx.post(
+                    f"{base}/patients/DISK-1/assessments",
+                    json=assessment_body(i),
+                    headers=headers["nurse"],
+                ).json()
+                for i in range(5)
+            ]
+            filler = disk / "filler"
+            with filler.open("wb", buffering=0) as out:
+                try:
+                    while True:
+                        out.write(b"\0" * 4096)
+                except OSError:
+                    pass
+            answers = []
+            for i in range(100, 2000):
+                r = httpx.post(
+                    f"{base}/patients/DISK-1/assessments",
+                    json=assessment_body(i),
+                    headers=headers["nurse"],
+                )
+                answers.append(r.status_code)
+                if r.status_code != 201:
+                    break
+            assert answers[-1] == 507, answers[-5:]
+            assert r.headers["content-type"] == "application/problem+json"
+            print(f"\nreal disk full: {len(answers) - 1} writes stored, then {answers[-1]}")
+            filler.unlink()
+            with sqlite3.connect(disk / "ward.db") as connection:
+                assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+            listed = httpx.get(f"{base}/patients/DISK-1/assessments", headers=headers["nurse"])
+            assert listed.status_code == 200
+            by_id = {a["id"]: a for a in listed.json()}
+            for answer in before:
+                assert by_id[answer["id"]] == answer
+            resumed = httpx.post(
+                f"{base}/patients/DISK-1/assessments",
+                json=assessment_body(999),
+                headers=headers["nurse"],
+            )
+            assert resumed.status_code == 201
+        app.state.backend.dispose()
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
