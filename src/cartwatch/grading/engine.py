@@ -192,7 +192,7 @@ class _Evaluated:
 _EVALUATED: dict[tuple[Any, ...], _Evaluated] = {}
 """Domain evaluations by (domain id, possibles, options); the entry holds its domain, so an id
 is never reused while its entry lives."""
-_EVALUATED_LIMIT = 1 << 16
+_EVALUATED_LIMIT = 1 << 13
 
 
 def _evaluate_domain(domain: Domain, a: Assessment, options: Options) -> _Evaluated:
