@@ -5,29 +5,19 @@ recommendation with its dose, then opens the assessment under every scale."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
 import pytest
 
 from cartwatch.services.record import stored_scales
 from tests.api.conftest import PASSWORD, Ward, start_ward, stop_ward
+from tests.web.conftest import ARTIFACTS, offline_context, require_chromium
 
-CHROMIUM = os.environ.get("CARTWATCH_CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+require_chromium()
 
-if not Path(CHROMIUM).exists():
-    pytest.skip(
-        f"Chromium not found at {CHROMIUM}: install Debian's `chromium` (.ci/run does) or set "
-        "CARTWATCH_CHROMIUM",
-        allow_module_level=True,
-    )
-
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
 ADULT = "ADULT-1"
 CHILD = "CHILD-1"
@@ -68,49 +58,19 @@ def ward(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ward]:
     stop_ward(server)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        yield browser
-        browser.close()
-
-
 @contextmanager
 def _session(
     browser: Browser, ward: Ward, role: str, path: str, timezone: str = "UTC"
 ) -> Iterator[Page]:
-    context = browser.new_context(timezone_id=timezone)
-    external: list[str] = []
-    context.on(
-        "request",
-        lambda req: (
-            external.append(req.url)
-            if not req.url.startswith(ward.url) and not req.url.startswith("data:")
-            else None
-        ),
-    )
-    page = context.new_page()
-    page.goto(ward.url + path)
-    expect(page.locator("#username")).to_be_visible()
-    page.fill("#username", role)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page.locator("form#assessment")).to_be_visible()
-    yield page
-    context.close()
-    assert external == [], f"the page asked the internet for {external}"
+    with offline_context(browser, ward.url, timezone_id=timezone) as context:
+        page = context.new_page()
+        page.goto(ward.url + path)
+        expect(page.locator("#username")).to_be_visible()
+        page.fill("#username", role)
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        expect(page.locator("form#assessment")).to_be_visible()
+        yield page
 
 
 @pytest.fixture()

@@ -2,58 +2,23 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-CHROMIUM = os.environ.get("CARTWATCH_CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+from tests.web.conftest import ARTIFACTS, offline_context, require_chromium
 
-if not Path(CHROMIUM).exists():
-    pytest.skip(
-        f"Chromium not found at {CHROMIUM}: install Debian's `chromium` (.ci/run does) or set "
-        "CARTWATCH_CHROMIUM",
-        allow_module_level=True,
-    )
+require_chromium()
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        yield browser
-        browser.close()
+from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
 
 @pytest.fixture()
 def page(browser: Browser, base_url: str) -> Iterator[Page]:
-    context = browser.new_context()
-    external: list[str] = []
-    context.on(
-        "request",
-        lambda req: external.append(req.url) if not req.url.startswith(base_url) else None,
-    )
-    page = context.new_page()
-    page.goto(base_url + "/")
-    yield page
-    context.close()
-    assert external == [], f"the page asked the internet for {external}"
+    with offline_context(browser, base_url, allow_data_urls=False) as context:
+        page = context.new_page()
+        page.goto(base_url + "/")
+        yield page
 
 
 def _row(page: Page, scale: str) -> str:

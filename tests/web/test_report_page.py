@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,17 +11,11 @@ from cartwatch.registry.db import make_engine
 from cartwatch.registry.demo import generate_cohort, write_cohort
 from cartwatch.registry.repository import Registry
 from tests.api.conftest import PASSWORD, Ward, start_ward, stop_ward
+from tests.web.conftest import ARTIFACTS, offline_context, require_chromium
 
-CHROMIUM = os.environ.get("CARTWATCH_CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+require_chromium()
 
-if not Path(CHROMIUM).exists():
-    pytest.skip(
-        f"Chromium not found at {CHROMIUM}: install Debian's `chromium` (.ci/run does)",
-        allow_module_level=True,
-    )
-
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, expect  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -40,28 +32,9 @@ def ward_with_cohort(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ward]
     stop_ward(ward)
 
 
-def test_report_page_after_login(ward_with_cohort: Ward) -> None:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-            ],
-        )
-        page = browser.new_page()
-        external: list[str] = []
-        page.on(
-            "request",
-            lambda req: (
-                external.append(req.url)
-                if not req.url.startswith(ward_with_cohort.url) and not req.url.startswith("data:")
-                else None
-            ),
-        )
+def test_report_page_after_login(browser: Browser, ward_with_cohort: Ward) -> None:
+    with offline_context(browser, ward_with_cohort.url) as context:
+        page = context.new_page()
         page.goto(ward_with_cohort.url + "/reports/all")
         expect(page.locator("#username")).to_be_visible()  # redirected to the login form
         page.fill("#username", "viewer")
@@ -74,12 +47,10 @@ def test_report_page_after_login(ward_with_cohort: Ward) -> None:
         expect(page.locator("#report-title")).to_contain_text("CD19", timeout=60_000)
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "report-page.png"), full_page=True)
-        browser.close()
-    assert external == [], f"the page asked the internet for {external}"
 
 
 def test_report_file_opens_offline_with_every_figure(
-    ward_with_cohort: Ward, tmp_path: Path
+    browser: Browser, ward_with_cohort: Ward, tmp_path: Path
 ) -> None:
     import subprocess
     import sys
@@ -107,29 +78,18 @@ def test_report_file_opens_offline_with_every_figure(
     assert done.returncode == 0, done.stderr
     html = target.read_text(encoding="utf-8")
     assert "data cut" in html and "target = CD19" in html and "cartwatch 0." in html
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-            ],
-        )
-        context = browser.new_context()
-        context.set_offline(True)
-        page = context.new_page()
-        requests: list[str] = []
-        page.on("request", lambda req: requests.append(req.url))
-        page.goto(target.as_uri())
-        figures = page.locator("figure svg")
-        assert figures.count() >= 4
-        for i in range(figures.count()):
-            box = figures.nth(i).bounding_box()
-            assert box is not None and box["width"] > 100 and box["height"] > 100
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "report-file.png"), full_page=True)
-        browser.close()
+    context = browser.new_context()
+    context.set_offline(True)
+    page = context.new_page()
+    requests: list[str] = []
+    page.on("request", lambda req: requests.append(req.url))
+    page.goto(target.as_uri())
+    figures = page.locator("figure svg")
+    assert figures.count() >= 4
+    for i in range(figures.count()):
+        box = figures.nth(i).bounding_box()
+        assert box is not None and box["width"] > 100 and box["height"] > 100
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "report-file.png"), full_page=True)
+    context.close()
     assert [r for r in requests if not r.startswith("file:")] == []

@@ -4,11 +4,8 @@ recommended dose and the calendar; nothing is fetched from outside the server.""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -16,18 +13,11 @@ from cartwatch.registry.db import make_engine
 from cartwatch.registry.demo import generate_cohort, write_cohort
 from cartwatch.registry.repository import Registry
 from tests.api.conftest import PASSWORD, Ward, seed_patient, start_ward, stop_ward
+from tests.web.conftest import ARTIFACTS, offline_context, require_chromium
 
-CHROMIUM = os.environ.get("CARTWATCH_CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+require_chromium()
 
-if not Path(CHROMIUM).exists():
-    pytest.skip(
-        f"Chromium not found at {CHROMIUM}: install Debian's `chromium` (.ci/run does) or set "
-        "CARTWATCH_CHROMIUM",
-        allow_module_level=True,
-    )
-
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -42,41 +32,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ward]:
     stop_ward(ward)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        yield browser
-        browser.close()
-
-
 @pytest.fixture()
 def page(browser: Browser, server: Ward) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    external: list[str] = []
-    context.on(
-        "request",
-        lambda req: (
-            external.append(req.url)
-            if not req.url.startswith(server.url) and not req.url.startswith("data:")
-            else None
-        ),
-    )
-    page = context.new_page()
-    yield page
-    context.close()
-    assert external == [], f"the page asked the internet for {external}"
+    with offline_context(browser, server.url, viewport={"width": 1280, "height": 900}) as context:
+        yield context.new_page()
 
 
 def _log_in(page: Page, server: Ward, path: str) -> None:
