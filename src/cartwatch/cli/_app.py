@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import importlib
+import json
 import re
 import sys
+from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -45,6 +48,23 @@ def fail(message: str) -> typer.Exit:
     """Print one line to stderr and return the exit (code 2) for the caller to raise."""
     err_console.print(f"error: {message}", markup=False)
     return typer.Exit(code=2)
+
+
+def read_json_input(source: str) -> Any:
+    """The JSON document in file ``source`` (``-`` for standard input), or a one-line error
+    (exit 2) when it cannot be read, is not UTF-8, is not JSON or is nested too deeply."""
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise fail(f"cannot read {source}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise fail(f"cannot read {source}: it is not UTF-8 text") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise fail(f"{source} is not valid JSON: {exc.msg} (line {exc.lineno})") from None
+    except RecursionError:
+        raise fail(f"{source} is JSON nested too deeply to be read") from None
 
 
 def user_error(exc: BaseException) -> str | None:

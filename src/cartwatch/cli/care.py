@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from cartwatch.cli._app import fail
+from cartwatch.cli._app import fail, read_json_input
 from cartwatch.errors import CartwatchError
 from cartwatch.management import (
     Patient,
@@ -61,21 +61,6 @@ def _protocol(path: Path | None) -> Protocol | None:
         return load_protocol(centre_toml=text, centre_origin=str(path))
     except CartwatchError as exc:
         raise fail(str(exc)) from None
-
-
-def _read_json(path: str) -> Any:
-    try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise fail(f"cannot read {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise fail(f"cannot read {path}: it is not UTF-8 text") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise fail(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
-    except RecursionError:
-        raise fail(f"{path} is JSON nested too deeply to be read") from None
 
 
 def _validation_message(exc: ValidationError) -> str:
@@ -265,7 +250,7 @@ def recommend_cmd(
 ) -> None:
     """Actions for the current CRS, ICANS and IEC-HS grades, with doses and sources."""
     try:
-        data = _RecommendIn.model_validate(_read_json(json_file))
+        data = _RecommendIn.model_validate(read_json_input(json_file))
     except ValidationError as exc:
         raise fail(_validation_message(exc)) from None
     protocol = _protocol(protocol_file)
@@ -353,7 +338,7 @@ def eligibility_cmd(
 ) -> None:
     """Eligibility checklist: pass, fail or unknown per item."""
     try:
-        data = _EligibilityFile.model_validate(_read_json(json_file))
+        data = _EligibilityFile.model_validate(read_json_input(json_file))
     except ValidationError as exc:
         raise fail(_validation_message(exc)) from None
     criteria = None

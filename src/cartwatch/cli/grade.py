@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import typer
@@ -20,7 +19,7 @@ from rich.table import Table
 
 import cartwatch
 from cartwatch.assessment import FIELDS, ICE_ITEM_POINTS, field_names
-from cartwatch.cli._app import fail
+from cartwatch.cli._app import fail, read_json_input
 from cartwatch.errors import CartwatchError, closest_name
 from cartwatch.grading.registry import all_scales, get_scale
 from cartwatch.grading.result import GradeResult, Result
@@ -96,21 +95,6 @@ def _number_or_text(value: Any) -> Any:
         return float(value)
     except ValueError:
         return value
-
-
-def _read_json(source: str) -> Any:
-    try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise fail(f"cannot read {source}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise fail(f"cannot read {source}: it is not UTF-8 text") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise fail(f"{source} is not valid JSON: {exc.msg} (line {exc.lineno})") from None
-    except RecursionError:
-        raise fail(f"{source} is JSON nested too deeply to be an assessment") from None
 
 
 def _parse_options(pairs: list[str]) -> dict[str, str]:
@@ -234,7 +218,7 @@ def register(app: typer.Typer) -> None:
             scale = args.pop(0)
         data: dict[str, Any] = {}
         if json_file is not None:
-            loaded = _read_json(json_file)
+            loaded = read_json_input(json_file)
             if not isinstance(loaded, dict):
                 raise fail("the assessment JSON must be an object of contract fields")
             data.update(loaded)

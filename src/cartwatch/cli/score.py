@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 import typer
@@ -20,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 import cartwatch
-from cartwatch.cli._app import fail
+from cartwatch.cli._app import fail, read_json_input
 from cartwatch.cli.grade import parse_field_options
 from cartwatch.errors import CartwatchError
 from cartwatch.grading.registry import all_scales, get_scale
@@ -35,18 +34,7 @@ def score_ids() -> tuple[str, ...]:
 
 
 def _read_json(source: str) -> dict[str, Any]:
-    try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise fail(f"cannot read {source}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise fail(f"cannot read {source}: it is not UTF-8 text") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise fail(f"{source} is not valid JSON: {exc.msg} (line {exc.lineno})") from None
-    except RecursionError:
-        raise fail(f"{source} is JSON nested too deeply to be an assessment") from None
+    data = read_json_input(source)
     if not isinstance(data, dict):
         raise fail("the assessment JSON must be an object of contract fields")
     return data
