@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from bench._net import free_port
 
 PATIENTS = int(os.environ.get("CARTWATCH_BENCH_LOAD_PATIENTS", "60"))
 SECONDS = int(os.environ.get("CARTWATCH_BENCH_LOAD_SECONDS", "10"))
@@ -60,13 +61,6 @@ request = function()
     {["Content-Type"] = "application/json", ["Authorization"] = "Bearer %(token)s"}, body)
 end
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _prepare(folder: Path) -> tuple[str, str, list[str]]:
@@ -127,7 +121,7 @@ def run() -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         url, token, refs = _prepare(folder)
-        port = _free_port()
+        port = free_port()
         base = f"http://127.0.0.1:{port}"
         log = (folder / "server.log").open("wb")
         server = subprocess.Popen(
