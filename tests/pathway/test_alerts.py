@@ -117,6 +117,17 @@ def test_tocilizumab_exhausted_after_four() -> None:
     assert alerts[0].severity == "critical"
 
 
+def test_tocilizumab_redose_alert_only_while_crs_has_not_improved() -> None:
+    one = [_obs(ObservationKind.TOCILIZUMAB_DOSE, 30, 576)]
+    four = [_obs(ObservationKind.TOCILIZUMAB_DOSE, h, 576) for h in (30, 38, 46, 60)]
+    for grade in (None, 1, 2, 3, 4):
+        alerts = evaluate_alerts(observations=one, infusion_date=DAY0, current_crs_grade=grade)
+        assert _rules(alerts) == [AlertRule.TOCILIZUMAB_DUE]
+    assert evaluate_alerts(observations=one, infusion_date=DAY0, current_crs_grade=0) == ()
+    resolved = evaluate_alerts(observations=four, infusion_date=DAY0, current_crs_grade=0)
+    assert _rules(resolved) == [AlertRule.TOCILIZUMAB_EXHAUSTED]
+
+
 def test_tocilizumab_rules_follow_the_centre_protocol() -> None:
     protocol = load_protocol(centre_toml="[drugs.tocilizumab]\nmax_doses_total = 3\n")
     obs = [_obs(ObservationKind.TOCILIZUMAB_DOSE, h, 576) for h in (30, 38, 46)]

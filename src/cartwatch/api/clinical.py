@@ -173,20 +173,25 @@ def patient_alerts(registry: Registry, patient: PatientView, *, now: dt.datetime
             "notes": ["no infusion recorded: the alert rules count days from day 0"],
         }
     assessments = registry.assessments(ref)
+    observations = _observations(registry, ref, assessments)
+    crs_grade = _grade(assessments[-1] if assessments else None, CRS_SCALE)
     alerts = evaluate_alerts(
-        observations=_observations(registry, ref, assessments),
+        observations=observations,
         infusion_date=infusion.infused_at.date(),
         as_of=now,
+        current_crs_grade=crs_grade,
     )
     notes: list[str] = []
-    if _grade(assessments[-1] if assessments else None, CRS_SCALE) == 0:
-        kept = tuple(a for a in alerts if a.rule is not AlertRule.TOCILIZUMAB_DUE)
-        if len(kept) < len(alerts):
-            notes.append(
-                "tocilizumab re-dose alert withheld: the latest ASTCT CRS grade is 0; re-dosing "
-                "applies while CRS has not improved (Actemra label; ASCO 2021; TOCI-04)"
-            )
-        alerts = kept
+    given = any(o.kind is ObservationKind.TOCILIZUMAB_DOSE for o in observations)
+    if (
+        crs_grade == 0
+        and given
+        and all(a.rule is not AlertRule.TOCILIZUMAB_EXHAUSTED for a in alerts)
+    ):
+        notes.append(
+            "tocilizumab re-dose alert withheld: the latest ASTCT CRS grade is 0; re-dosing "
+            "applies while CRS has not improved (Actemra label; ASCO 2021; TOCI-04)"
+        )
     return {
         "as_of": now,
         "infusion_ref": infusion.infusion_ref,

@@ -115,11 +115,15 @@ def evaluate_alerts(
     as_of: datetime | None = None,
     thresholds: AlertThresholds | None = None,
     protocol: Protocol | None = None,
+    current_crs_grade: int | None = None,
 ) -> tuple[Alert, ...]:
     """The alerts raised by ``observations`` (any order), in time order.
 
     ``as_of`` (the time of evaluation, given by the caller) lets the tocilizumab rule say whether
-    the next dose is already possible. ASTCT 2019; seeds 001/002; Traube 2014; Actemra label.
+    the next dose is already possible. ``current_crs_grade`` (the latest ASTCT CRS grade, None
+    when not graded): at 0 CRS has improved, and re-dosing is only for CRS without clinical
+    improvement (Actemra label, TOCI-04), so the "next dose possible" alert is not raised; the
+    maximum-reached alert always is. ASTCT 2019; seeds 001/002; Traube 2014; Actemra label.
     """
     t = thresholds or AlertThresholds()
     obs = sorted(observations, key=lambda o: o.at)
@@ -186,13 +190,15 @@ def evaluate_alerts(
                     reference=cite("TRAUBE2014", "LEE2019"),
                 )
             )
-    alerts.extend(_tocilizumab_alerts(obs, as_of, protocol or default_protocol()))
+    alerts.extend(
+        _tocilizumab_alerts(obs, as_of, protocol or default_protocol(), current_crs_grade)
+    )
     alerts.sort(key=lambda a: a.at)
     return tuple(alerts)
 
 
 def _tocilizumab_alerts(
-    obs: Sequence[Observation], as_of: datetime | None, p: Protocol
+    obs: Sequence[Observation], as_of: datetime | None, p: Protocol, crs_grade: int | None
 ) -> list[Alert]:
     doses = [o.at for o in obs if o.kind is ObservationKind.TOCILIZUMAB_DOSE]
     if not doses:
@@ -215,6 +221,8 @@ def _tocilizumab_alerts(
                 reference=ref,
             )
         ]
+    if crs_grade == 0:
+        return []
     probe = hours[-1] + spec.number("min_interval_h")
     decision = tocilizumab_redose(prior_dose_times_h=hours, proposed_dose_time_h=probe, protocol=p)
     next_h = probe if decision.value else decision.earliest_next_h
